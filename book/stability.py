@@ -1,0 +1,201 @@
+"""Helpers shared by the cells of the chapter 数值稳定性和模型初始化.
+
+The chapter imports this module; the tests in ``tests/test_chapter_numbers.py``
+import it too, so every number the prose states comes from one place.
+"""
+
+import math
+import random
+
+import numpy as np
+import torch
+from scipy.special import digamma
+from torch import nn
+
+try:  # inside the book build myst-nb stores the value for {glue:text} roles
+    from myst_nb import glue as _myst_glue
+except ImportError:  # pragma: no cover - a downloaded notebook without myst-nb
+    _myst_glue = None
+
+__all__ = [
+    "DEVICE",
+    "try_device",
+    "set_seed",
+    "lyapunov_gaussian",
+    "log_norm_paths",
+    "growth_rate",
+    "INITS",
+    "init_linear",
+    "layer_stats",
+    "setup_axes",
+    "glue",
+]
+
+
+def try_device():
+    """The GPU when there is one, the CPU otherwise."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+DEVICE = try_device()
+
+
+def set_seed(seed=0):
+    """Seed Python, NumPy and PyTorch (CPU and every GPU) at once."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def glue(name, value):
+    """Hand a number to the prose (myst-nb ``{glue:text}``) without displaying it.
+
+    Plain Python numbers only: NumPy / torch scalars are converted, so that the
+    stored text is ``0.25`` and not ``np.float64(0.25)``.  Returns the value.
+    """
+    if isinstance(value, (np.generic, torch.Tensor)):
+        value = value.item()
+    if _myst_glue is not None:
+        _myst_glue(name, value, display=False)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Products of random matrices
+# ---------------------------------------------------------------------------
+
+def lyapunov_gaussian(n, sigma=1.0):
+    """Top Lyapunov exponent of products of iid n x n matrices with N(0, sigma^2) entries.
+
+    Newman (1986): lambda_1 = log(sigma) + (log 2 + psi(n/2)) / 2, where psi is the
+    digamma function.  For large n this tends to log(sigma * sqrt(n)).
+    """
+    return math.log(sigma) + 0.5 * (math.log(2.0) + float(digamma(n / 2)))
+
+
+def log_norm_paths(n, sigma, steps, trials=8, seed=0, device=None):
+    """log ||M_k ... M_1 v|| for k = 0..steps, for ``trials`` independent products.
+
+    The vector is renormalised after every factor and the logs of the norms are
+    summed, so that nothing overflows even when the norm itself would be 1e300.
+    Returns a float64 tensor of shape (steps + 1, trials) on the CPU.
+    """
+    device = device or DEVICE
+    gen = torch.Generator(device=device).manual_seed(seed)
+    v = torch.randn(trials, n, 1, generator=gen, device=device, dtype=torch.float64)
+    v = v / v.norm(dim=1, keepdim=True)
+    logs = torch.zeros(steps + 1, trials, dtype=torch.float64, device=device)
+    for k in range(1, steps + 1):
+        m = sigma * torch.randn(trials, n, n, generator=gen, device=device, dtype=torch.float64)
+        v = m @ v
+        norm = v.norm(dim=1, keepdim=True)
+        logs[k] = logs[k - 1] + norm.log().flatten()
+        v = v / norm
+    return logs.cpu()
+
+
+def growth_rate(n, sigma, steps=2000, trials=64, seed=0, device=None):
+    """Empirical top Lyapunov exponent: mean over trials of log||product v|| / steps."""
+    logs = log_norm_paths(n, sigma, steps, trials=trials, seed=seed, device=device)
+    return float(logs[-1].mean() / steps)
+
+
+# ---------------------------------------------------------------------------
+# Initialisation schemes and per-layer statistics
+# ---------------------------------------------------------------------------
+
+def _normal01(w, generator=None):
+    nn.init.normal_(w, 0.0, 1.0, generator=generator)
+
+
+def _pytorch_default(w, generator=None):
+    # exactly what nn.Linear.reset_parameters does for the weight
+    nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=generator)
+
+
+def _xavier(w, generator=None):
+    nn.init.xavier_normal_(w, generator=generator)
+
+
+def _he(w, generator=None):
+    nn.init.kaiming_normal_(w, nonlinearity="relu", generator=generator)
+
+
+#: name -> function(weight, generator=None) that initialises a weight matrix in place
+INITS = {
+    "N(0, 1)": _normal01,
+    "PyTorch default": _pytorch_default,
+    "Xavier": _xavier,
+    "He (Kaiming)": _he,
+}
+
+
+def init_linear(layer, scheme, generator=None):
+    """Initialise an ``nn.Linear`` with one of :data:`INITS`; biases are set to 0."""
+    INITS[scheme](layer.weight, generator=generator)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+_ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda z: z}
+
+
+@torch.no_grad()
+def _make_weights(scheme, depth, width, gen, device, dtype):
+    weights = []
+    for _ in range(depth):
+        w = torch.empty(width, width, dtype=dtype)
+        INITS[scheme](w, generator=gen)
+        weights.append(w.to(device))
+    return weights
+
+
+def layer_stats(scheme, activation="tanh", depth=50, width=256, batch=256, seed=0,
+                device=None, dtype=torch.float64):
+    """Per-layer standard deviation of activations and of gradients.
+
+    A plain MLP ``h_l = f(W_l h_{l-1})`` (no biases), ``l = 1..depth``, all layers
+    ``width`` wide, is fed a standard normal batch.  The loss is ``<g, h_depth>``
+    for a fixed standard normal ``g``, so the gradient that arrives at the top
+    has unit scale and only the network changes it on the way down.
+
+    Returns two NumPy arrays of length ``depth``: std of ``h_l`` and std of
+    ``dLoss/dh_l``.  float64 is used so that even N(0, 1) with ReLU (which
+    grows like 11^l) stays finite for 50 layers.
+    """
+    device = device or DEVICE
+    f = _ACTIVATIONS[activation]
+    gen = torch.Generator().manual_seed(seed)
+    weights = _make_weights(scheme, depth, width, gen, device, dtype)
+    x = torch.randn(batch, width, generator=gen, dtype=dtype).to(device).requires_grad_()
+    g = torch.randn(batch, width, generator=gen, dtype=dtype).to(device)
+    hs = []
+    h = x
+    for w in weights:
+        h = f(h @ w.T)
+        h.retain_grad()
+        hs.append(h)
+    (h * g).sum().backward()
+    act_std = np.array([float(t.detach().std()) for t in hs])
+    grad_std = np.array([float(t.grad.std()) for t in hs])
+    return act_std, grad_std
+
+
+# ---------------------------------------------------------------------------
+# Plotting
+# ---------------------------------------------------------------------------
+
+def setup_axes(ax, xlabel=None, ylabel=None, title=None, yscale="linear", legend=True):
+    """Labels, grid and legend in one call (keeps the cells short)."""
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.set_yscale(yscale)
+    ax.grid(True, alpha=0.3)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+    return ax
