@@ -33,6 +33,18 @@ system-deps: ## install Debian's chromium (browser test); needs root and apt
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
 
+exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader
+	$(PY) -c "from grader.release import build_exercises; build_exercises()"
+
+DEMO   := _build/demo
+COURSE ?= $(DEMO)
+demo: $(VENV_OK) ## build the bundled demo class and grade it (what `make` ends with)
+	$(PY) -m grader demo $(DEMO)
+	$(PY) -m grader grade $(DEMO) --demo
+
+grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all
+	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
+
 test: $(VENV_OK) ## run the test suite
 	$(PY) -m pytest
 

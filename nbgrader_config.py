@@ -7,8 +7,6 @@ here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = os.environ.get("NUMSTAB_COURSE_ROOT", here)
 c.CourseDirectory.source_directory = os.path.join(here, "solutions")
 c.CourseDirectory.release_directory = os.path.join(here, "exercises")
-c.CourseDirectory.course_id = "numstab"
-c.CourseDirectory.assignments = ["symmetry", "equal_weights", "eigen_bounds", "divergence"]
 # public_checks.py and selfcheck.py ship with each release; nothing else beside the notebook.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 

@@ -42,4 +42,10 @@ def graded_parts(nb) -> list[tuple[str, float]]:
 
 def student_code(nb) -> list[tuple[int, str]]:
     """(cell index, source) of the code cells the student's process runs: all but the test cells."""
-    return [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "code" and not is_autograded_test(c)]
+    return [(i, runnable_source(c.source)) for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and not is_autograded_test(c)]
+
+
+def runnable_source(source: str) -> str:
+    """Plain Python for a cell: IPython magics and shell escapes are commented out, not run."""
+    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())

@@ -1,14 +1,17 @@
-"""Stage `check`: run one part's checks (hidden + public) with pytest against a student backend."""
+"""Stage `check`: run the parts' checks (hidden + public) with pytest against a student backend.
+
+One pytest session per submission: its start-up cost is paid once, not once per part.
+"""
 from __future__ import annotations
 
-import io
 import contextlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from grader.fixtures import Outcome, PartPlugin
+from grader.fixtures import PUBLIC_FILE, Outcome, PartsPlugin
 
 CHECKS_ROOT = Path(__file__).resolve().parent
 
@@ -23,7 +26,6 @@ class PartResult:
     part: str
     outcomes: list[Outcome]
     seed: int
-    log: str = ""
 
     @property
     def passed(self) -> int:
@@ -39,25 +41,30 @@ class PartResult:
         return self.passed / self.total if self.total else 0.0
 
 
-def check_files(assignment: str, part: str) -> list[Path]:
+def check_files(assignment: str, parts: list[str]) -> list[Path]:
     folder = CHECKS_ROOT / assignment
-    hidden = folder / f"test_{part}.py"
-    if not hidden.is_file():
-        raise UnknownPart(f"no checks for part '{part}' of assignment '{assignment}' ({hidden} is missing)")
-    return [hidden, folder / "public_checks.py"]
+    files = []
+    for part in parts:
+        hidden = folder / f"test_{part}.py"
+        if not hidden.is_file():
+            raise UnknownPart(f"no checks for part '{part}' of assignment '{assignment}' ({hidden} is missing)")
+        files.append(hidden)
+    return files + [folder / PUBLIC_FILE]
 
 
-def run_part(assignment: str, part: str, student, seed: int, quiet: bool = True) -> PartResult:
-    """Run the checks of one part; every test is one unit of partial credit."""
-    plugin = PartPlugin(student=student, part=part, seed=seed)
-    args = [str(p) for p in check_files(assignment, part)]
-    args += ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib",
-             "-o", "python_files=test_*.py public_checks.py", "-o", "python_functions=test_* check_*",
-             "--rootdir", str(CHECKS_ROOT), "-c", "/dev/null", "--no-header", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    buf = io.StringIO()
+def run_parts(assignment: str, parts: list[str], student, seed: int) -> dict[str, PartResult]:
+    """Run the checks of ``parts``; every collected test is one unit of its part's partial credit."""
+    plugin = PartsPlugin(student=student, parts=list(parts), seed=seed)
+    args = [str(p) for p in check_files(assignment, parts)]
+    args += ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", "--no-header",
+             "-o", f"python_files=test_*.py {PUBLIC_FILE}", "-o", "python_functions=test_* check_*",
+             "--rootdir", str(CHECKS_ROOT), "-c", "/dev/null"]
     # Both streams: under nbgrader any stderr output zeroes the cell, and student warnings land there.
-    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         pytest.main(args, plugins=[plugin])
-    if not quiet:
-        print(buf.getvalue())
-    return PartResult(assignment, part, plugin.outcomes, seed, buf.getvalue())
+    return {part: PartResult(assignment, part, [o for o in plugin.outcomes if o.part == part], seed)
+            for part in parts}
+
+
+def run_part(assignment: str, part: str, student, seed: int) -> PartResult:
+    return run_parts(assignment, [part], student, seed)[part]

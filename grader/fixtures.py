@@ -1,7 +1,7 @@
 """The pytest plugin that hands hidden checks what they need: ``student``, ``device``, ``rng``.
 
 Checks name these as arguments; the machinery behind them (in-kernel namespace or sandbox pipe,
-seeds, devices) stays here.  One instance grades one part of one submission.
+seeds, devices) stays here.  One instance grades some parts of one submission in one pytest session.
 """
 from __future__ import annotations
 
@@ -14,22 +14,31 @@ import torch
 
 from grader.selfcheck import grading_devices, make_rng
 
+PUBLIC_FILE = "public_checks.py"
+
 
 @dataclass
 class Outcome:
+    part: str
     nodeid: str
     passed: bool
     message: str = ""
 
 
+def part_of(path: Path, name: str) -> str | None:
+    """The part a collected check belongs to: ``test_<part>.py`` or public ``check_<part>__<what>``."""
+    if path.name == PUBLIC_FILE:
+        return name[len("check_"):].split("__", 1)[0] if name.startswith("check_") and "__" in name else None
+    return path.stem[len("test_"):] if path.name.startswith("test_") else None
+
+
 @dataclass
-class PartPlugin:
+class PartsPlugin:
     student: object
-    part: str
+    parts: list[str]
     seed: int
     outcomes: list[Outcome] = field(default_factory=list)
 
-    # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture(name="student")
     def _student(self):
         return self.student
@@ -48,24 +57,22 @@ class PartPlugin:
         if "device" in metafunc.fixturenames:
             metafunc.parametrize("device", grading_devices(), indirect=True)
 
-    # -- selection: the part's hidden module plus the public checks of that part ---------------
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config, items):
         keep, drop = [], []
         for item in items:
-            name = item.originalname if hasattr(item, "originalname") else item.name
-            in_public = Path(str(item.fspath)).name == "public_checks.py"
-            wanted = name.startswith(f"check_{self.part}__") if in_public else True
-            (keep if wanted else drop).append(item)
+            part = part_of(Path(str(item.fspath)), getattr(item, "originalname", item.name))
+            (keep if part in self.parts else drop).append(item)
         items[:] = keep
         if drop:
             config.hook.pytest_deselected(items=drop)
 
-    # -- results -------------------------------------------------------------------------------
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             message = ""
             if report.failed:
                 crash = getattr(report.longrepr, "reprcrash", None)
                 message = crash.message if crash else str(report.longrepr)[-500:]
-            self.outcomes.append(Outcome(report.nodeid, report.passed, message))
+            path, _, name = report.nodeid.partition("::")
+            part = part_of(Path(path), name.split("[")[0])
+            self.outcomes.append(Outcome(part, report.nodeid, report.passed, message))

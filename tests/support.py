@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grader.selfcheck
 from grader.cells import graded_parts, load_notebook, student_code
-from grader.check import run_part
+from grader.check import run_parts
 from grader.selfcheck import LocalStudent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +37,6 @@ def namespace_from(path: Path, replace: dict[str, str] | None = None) -> dict:
         source = source.replace(old, new)
     ns: dict = {"__name__": "__main__"}
     for cell in source.split("\n\n# <cell>\n"):
-        cell = "\n".join(l for l in cell.splitlines() if not l.lstrip().startswith(("%", "!")))
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             try:
                 exec(compile(cell, str(path), "exec"), ns)
@@ -49,4 +48,4 @@ def namespace_from(path: Path, replace: dict[str, str] | None = None) -> dict:
 def grade_namespace(assignment: str, ns: dict, seed: int = 1234) -> dict[str, float]:
     """Share of checks passed for every part of the assignment, keyed by part (grade_id)."""
     parts = [part for part, _ in graded_parts(load_notebook(solution_path(assignment)))]
-    return {part: run_part(assignment, part, LocalStudent(ns), seed).score for part in parts}
+    return {part: r.score for part, r in run_parts(assignment, parts, LocalStudent(ns), seed).items()}

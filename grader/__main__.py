@@ -1,0 +1,98 @@
+"""Command line: ``python -m grader grade COURSE`` (the `make grade` job), ``demo``, ``check NOTEBOOK``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+class RichProgress:
+    def __init__(self, console):
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.description}"), console=console, transient=False)
+        self.task = None
+
+    def start(self, total):
+        self.bar.start()
+        self.task = self.bar.add_task("", total=total)
+
+    def advance(self, key):
+        self.bar.update(self.task, advance=1, description=key)
+
+    def stop(self):
+        if self.task is not None:
+            self.bar.stop()
+
+
+def cmd_grade(args) -> int:
+    from grader.pipeline import EngineError, grade_course
+    from grader.report import export_csv, generate_feedback, scores, write_instructor_report
+
+    console = Console()
+    progress = RichProgress(console)
+    try:
+        summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
+                               allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
+                               progress=progress)
+    except EngineError as exc:
+        progress.stop()
+        console.print(f"[red]grade: {exc}[/red]")
+        return 2
+    progress.stop()
+    course = summary.course
+    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    export_csv(course, db_url)
+    summary.engine_failures += generate_feedback(course, summary.graded) if not args.no_feedback else []
+    report = write_instructor_report(course, db_url, summary)
+
+    table = Table(title=f"Grades ({course.name}; isolation: {summary.level})")
+    table.add_column("student")
+    assignments = sorted({a for a in scores(db_url)})
+    for a in assignments:
+        table.add_column(a, justify="right")
+    grid = scores(db_url)
+    for student in sorted({s for a in grid.values() for s in a}):
+        table.add_row(student, *[f"{grid[a][student][0]:g}/{grid[a][student][1]:g}" if student in grid[a] else "-"
+                                 for a in assignments])
+    console.print(table)
+    console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
+                  f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
+    for line in summary.skipped + summary.engine_failures:
+        console.print("  " + line, markup=False, style="yellow")
+    console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
+    return 1 if summary.engine_failures else 0
+
+
+def cmd_demo(args) -> int:
+    from grader.demo import build_demo_class
+    course = build_demo_class(Path(args.course))
+    print(f"demo class in {course}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade every submission of a course directory into its gradebook")
+    g.add_argument("course", help="nbgrader course directory (with submitted/)")
+    g.add_argument("--force", action="store_true", help="regrade everything, changed or not")
+    g.add_argument("--workers", type=int, default=None, help="parallel workers (default: one per core or GPU)")
+    g.add_argument("--allow-weak-isolation", action="store_true",
+                   help="grade a real class even where namespaces are not available")
+    g.add_argument("--demo", action="store_true", help="this is the bundled demo class (any isolation level)")
+    g.add_argument("--seed", type=int, default=None, help="input seed for the checks (default: random, recorded)")
+    g.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
+    g.set_defaults(func=cmd_grade)
+    d = sub.add_parser("demo", help="(re)build the bundled demo class into a course directory")
+    d.add_argument("course")
+    d.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Stage `execute`: run a submission's cells in a sandboxed child forked from a warm zygote.
+
+The zygote is multiprocessing's forkserver with torch preloaded: it imports torch once and never runs
+a torch op (a fork after a multi-threaded op can hang), so each child starts in milliseconds.  Wall
+clock limits are enforced from here; a cell that hangs or kills its process is recorded, skipped, and
+the child restarted, so the honest parts of a hostile notebook still get graded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from grader import isolation, sandbox, wire
+from grader.selfcheck import StudentError
+
+PRELOAD = ["torch", "numpy", "grader.sandbox", "grader.selfcheck", "grader.wire", "grader.isolation"]
+MAX_RESTARTS = 3
+
+
+@dataclass
+class CellRun:
+    index: int
+    status: str  # ok | error | timeout | died
+    error: str = ""
+    stdout: str = ""
+
+
+@dataclass
+class Placement:
+    """Where a child runs and what it must not see."""
+    slot: int
+    level: str
+    hide: list[str]
+    keep: list[str]
+    workdir: str
+    limits: isolation.Limits = field(default_factory=isolation.Limits)
+
+
+def zygote_context() -> multiprocessing.context.BaseContext:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def zygote_pid() -> int | None:
+    from multiprocessing import forkserver
+    return getattr(forkserver._forkserver, "_forkserver_pid", None)
+
+
+class Sandbox:
+    """One submission's student process, as seen from the checker."""
+
+    def __init__(self, ctx, cells: list[tuple[int, str]], place: Placement):
+        self.ctx, self.cells, self.place = ctx, cells, place
+        self.cuda = torch.cuda.is_available()
+        self.runs: dict[int, CellRun] = {}
+        self.skip: set[int] = set()
+        self.restarts = 0
+        self.proc = self.sock = None
+        self.deadline = time.monotonic() + place.limits.submission_seconds
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> dict[int, CellRun]:
+        """Run the cells; returns what happened to each.  Restarts past cells that hang or kill it."""
+        while True:
+            parent, child = socket.socketpair()
+            job = {"cells": self.cells, "skip": sorted(self.skip), "slot": self.place.slot, "cuda": self.cuda,
+                   "level": self.place.level, "hide": self.place.hide, "keep": self.place.keep,
+                   "workdir": self.place.workdir, "limits": dataclasses.asdict(self.place.limits)}
+            self.proc = self.ctx.Process(target=sandbox.main, args=(child, job), daemon=True)
+            self.proc.start()
+            child.close()
+            self.sock = parent
+            culprit = self._follow_cells()
+            if culprit is None:
+                return self.runs
+            self.kill()
+            self.skip.add(culprit)
+            if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
+                return self.runs
+            self.restarts += 1
+
+    def _follow_cells(self) -> int | None:
+        """Read cell reports until ``ready``; returns the index of a cell that hung or killed the child."""
+        current = None
+        limit = self.place.limits.cell_seconds
+        while True:
+            wait = min(limit, self.deadline - time.monotonic())
+            try:
+                self.sock.settimeout(max(wait, 0.01))
+                msg = wire.recv(self.sock)
+            except (socket.timeout, TimeoutError):
+                if current is not None:
+                    self.runs[current] = CellRun(current, "timeout", f"cell ran longer than {limit:.0f} s")
+                return current if current is not None else -1
+            except (EOFError, OSError, wire.WireError) as exc:
+                if current is not None:
+                    self.runs[current] = CellRun(current, "died", f"the cell ended the process ({exc})")
+                return current if current is not None else -1
+            if not isinstance(msg, dict):
+                return current if current is not None else -1
+            if msg.get("type") == "cell_start":
+                current = msg.get("index")
+            elif msg.get("type") == "cell":
+                self.runs[msg["index"]] = CellRun(msg["index"], msg.get("status", "error"),
+                                                  str(msg.get("error", "")), str(msg.get("stdout", "")))
+                current = None
+            elif msg.get("type") == "ready":
+                return None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.is_alive() and self.sock is not None
+
+    def kill(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.proc is not None:
+            if self.proc.is_alive():
+                self.proc.kill()
+            self.proc.join(5)
+            self.proc = None
+        if self.place.level == "namespaces":
+            isolation.kill_uid(isolation.SANDBOX_UID_BASE + self.place.slot)
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                wire.send(self.sock, {"op": "bye"})
+            except OSError:
+                pass
+        self.kill()
+
+    # -- requests from checks -------------------------------------------------------------------
+    def request(self, op: str, *args, **kwargs):
+        if not self.alive():
+            if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
+                raise StudentError("学生进程已结束, 无法继续检查 (the submission's process is gone)")
+            self.restarts += 1
+            self.start()
+        try:
+            self.sock.settimeout(max(0.01, min(self.place.limits.cell_seconds, self.deadline - time.monotonic())))
+            wire.send(self.sock, {"op": op, "args": list(args), "kwargs": kwargs})
+            reply = wire.recv(self.sock, device_map=self._device)
+        except (socket.timeout, TimeoutError):
+            self.kill()
+            raise StudentError(f"调用超时 (no answer within {self.place.limits.cell_seconds:.0f} s)") from None
+        except (EOFError, OSError, wire.WireError) as exc:
+            self.kill()
+            raise StudentError(f"学生进程异常: {exc}") from None
+        if not isinstance(reply, dict) or not ({"ok", "error"} & reply.keys()):
+            raise StudentError("学生进程返回了无法识别的回答")
+        if "error" in reply:
+            raise StudentError(str(reply["error"]))
+        return reply["ok"]
+
+    def _device(self, name) -> str:
+        return "cuda" if name == "cuda" and self.cuda else "cpu"
+
+
+class SandboxStudent:
+    """The ``student`` fixture for `make grade`: the same methods as LocalStudent, over the wire."""
+
+    def __init__(self, box: Sandbox):
+        self.box = box
+
+    def has(self, name):
+        return self.box.request("has", name)
+
+    def get(self, name):
+        return self.box.request("get", name)
+
+    def call(self, name, *args, **kwargs):
+        return self.box.request("call", name, *args, **kwargs)
+
+    def optimizer_steps(self, cls_name, params, grads, **hyper):
+        return self.box.request("optimizer_steps", cls_name, params, grads, **hyper)

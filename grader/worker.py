@@ -1,0 +1,54 @@
+"""One grading worker: a checker process with its own warm zygote and its own sandbox uid slot.
+
+The pool hands it plain jobs (cells, parts, seed); it answers with plain results.  Student code runs
+only in the zygote's children; the checks run here, against the worker's own unpatched torch.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from grader import isolation
+from grader.check import run_parts
+from grader.execute import Placement, Sandbox, SandboxStudent, zygote_context
+
+REPO = Path(__file__).resolve().parents[1]
+_state: dict = {}
+
+
+def init(slot_counter, course: str, limits: dict | None) -> None:
+    with slot_counter.get_lock():
+        slot = slot_counter.value
+        slot_counter.value += 1
+    level = isolation.level()
+    hide = [str(REPO), str(Path(course).resolve()), os.path.expanduser("~")]
+    _state["ctx"] = zygote_context()
+    _state["place"] = Placement(slot=slot, level=level, hide=hide, keep=[sys.prefix, sys.base_prefix],
+                                workdir=str(Path(course).resolve() / ".sandbox" / str(slot)),
+                                limits=isolation.Limits(**(limits or {})))
+    Path(_state["place"].workdir).mkdir(parents=True, exist_ok=True)
+
+
+def report_lines(result) -> str:
+    lines = [f"[{result.part}] {result.passed}/{result.total} checks passed"]
+    lines += [f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400]
+              for o in result.outcomes if not o.passed]
+    return "\n".join(lines) + "\n"
+
+
+def grade_one(job: dict) -> dict:
+    """Execute a submission's cells in a sandbox, then run its parts' checks against it."""
+    box = Sandbox(_state["ctx"], job["cells"], _state["place"])
+    try:
+        runs = box.start()
+        results = run_parts(job["assignment"], [p for p, _ in job["parts"]], SandboxStudent(box), job["seed"])
+    finally:
+        box.close()
+    return {
+        "key": job["key"],
+        "level": _state["place"].level,
+        "runs": {str(i): vars(r) for i, r in runs.items()},
+        "parts": {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": report_lines(r),
+                      "outcomes": [vars(o) for o in r.outcomes]} for p, r in results.items()},
+    }

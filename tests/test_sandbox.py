@@ -1,0 +1,150 @@
+"""execute: the threat model, one hostile cell at a time, against the real sandbox and zygote.
+
+Each test runs honest cells around a hostile one and checks that the honest ones still answer, the
+hostile one is recorded, and the host is unharmed.
+"""
+import errno
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader import isolation
+from grader.execute import Placement, Sandbox, SandboxStudent, zygote_context, zygote_pid
+from grader.selfcheck import StudentError
+
+REPO = Path(__file__).resolve().parents[1]
+HONEST_BEFORE = "import torch\ndef double(x):\n    return 2 * x"
+HONEST_AFTER = "ANSWER = 42"
+NAMESPACES = isolation.level() == "namespaces"
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return zygote_context()
+
+
+@pytest.fixture
+def place(tmp_path):
+    secret = tmp_path / "course" / "gradebook.db"
+    secret.parent.mkdir()
+    secret.write_text("scores")
+    return Placement(slot=7, level=isolation.level(), hide=[str(REPO), str(tmp_path / "course"), os.path.expanduser("~")],
+                     keep=[sys.prefix, sys.base_prefix], workdir=str(tmp_path / "work"),
+                     limits=isolation.Limits(cell_seconds=3, submission_seconds=40, memory_bytes=4 * 2**30,
+                                             tmp_bytes=8 * 2**20, file_bytes=4 * 2**20))
+
+
+def run(ctx, place, hostile):
+    os.makedirs(place.workdir, exist_ok=True)
+    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, hostile), (2, HONEST_AFTER)], place)
+    runs = box.start()
+    return box, runs, SandboxStudent(box)
+
+
+def honest_parts_answer(student):
+    assert torch.equal(student.call("double", torch.arange(3.0)), torch.tensor([0.0, 2.0, 4.0]))
+    assert student.get("ANSWER") == 42
+
+
+@pytest.mark.parametrize("hostile,status", [
+    ("while True:\n    pass", "timeout"),
+    ("import os\nos._exit(0)", "died"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "died"),
+    ("import sys\nsys.exit(0)", "error"),
+    ("raise KeyboardInterrupt", "error"),
+    ("x = bytearray(8 * 2**30)", "error"),
+])
+def test_a_cell_that_hangs_exits_or_explodes_is_recorded_and_the_rest_still_graded(ctx, place, hostile, status):
+    box, runs, student = run(ctx, place, hostile)
+    try:
+        assert runs[1].status == status
+        assert runs[0].status == runs[2].status == "ok"
+        honest_parts_answer(student)
+    finally:
+        box.close()
+
+
+def test_monkeypatching_in_the_sandbox_does_not_reach_the_checker(ctx, place):
+    box, runs, student = run(ctx, place, "import torch\ntorch.equal = lambda *a: True\ntorch.Tensor.__eq__ = lambda *a: True")
+    try:
+        honest_parts_answer(student)
+        assert not torch.equal(torch.zeros(1), torch.ones(1))  # the checker's torch is untouched
+    finally:
+        box.close()
+
+
+def test_endless_output_is_capped(ctx, place):
+    box, runs, _ = run(ctx, place, "for i in range(100000):\n    print('spam' * 10)")
+    box.close()
+    assert len(runs[1].stdout) < place.limits.output_bytes + 200 and "dropped" in runs[1].stdout
+
+
+def test_functions_that_hang_when_checked_time_out_and_the_next_call_still_works(ctx, place):
+    box, runs, student = run(ctx, place, "def spin():\n    while True:\n        pass")
+    try:
+        with pytest.raises(StudentError, match="超时"):
+            student.call("spin")
+        honest_parts_answer(student)  # a fresh child re-ran the cells
+    finally:
+        box.close()
+
+
+
+
+def test_course_files_hidden_checks_and_network_are_out_of_reach(ctx, place, tmp_path):
+    probe = ("import os, socket\nseen = {}\n"
+             f"for p in [{str(REPO / 'grader')!r}, {str(tmp_path / 'course')!r}]:\n"
+             "    try:\n        seen[p] = sorted(os.listdir(p))\n    except OSError as e:\n        seen[p] = e.errno\n"
+             "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1); net = 'open'\n"
+             "except OSError as e:\n    net = e.errno\nUID = os.getuid()")
+    box = Sandbox(ctx, [(0, probe)], place)
+    box.start()
+    student = SandboxStudent(box)
+    try:
+        seen, net, uid = student.get("seen"), student.get("net"), student.get("UID")
+    finally:
+        box.close()
+    if NAMESPACES:
+        # an empty tmpfs over the folder, or no such folder at all inside the sandbox's /tmp
+        assert all(v in ([], errno.ENOENT, errno.EACCES) for v in seen.values()), seen
+        assert net != "open" and uid == isolation.SANDBOX_UID_BASE + place.slot
+    else:  # rlimits level: the report says so; the process still cannot pickle its way into the checker
+        assert uid == os.getuid()
+
+
+@pytest.mark.parametrize("hostile", [
+    # fork bomb: bounded by RLIMIT_NPROC
+    "import os\npids = []\ntry:\n    for _ in range(10000):\n        pid = os.fork()\n        if pid == 0:\n            import time; time.sleep(30); os._exit(0)\n        pids.append(pid)\nexcept OSError:\n    pass",
+    # disk filling: bounded by RLIMIT_FSIZE and the private tmpfs
+    "try:\n    with open('big.bin', 'wb') as f:\n        for _ in range(1000):\n            f.write(b'x' * 2**20)\nexcept OSError:\n    pass",
+])
+def test_resource_bombs_are_contained(ctx, place, hostile):
+    box, runs, student = run(ctx, place, hostile)
+    try:
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    assert not any(p.name == "big.bin" for p in Path(place.workdir).rglob("*")) or \
+        max(p.stat().st_size for p in Path(place.workdir).rglob("big.bin")) <= place.limits.file_bytes
+
+
+def test_a_daemon_left_behind_is_killed_before_the_next_student(ctx, place):
+    daemon = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\n    os._exit(0)"
+    box, runs, student = run(ctx, place, daemon)
+    honest_parts_answer(student)
+    box.close()
+    uid = isolation.SANDBOX_UID_BASE + place.slot if NAMESPACES else None
+    if uid is not None:
+        assert isolation._live_pids(uid) == [], "a process of the sandbox uid survived close()"
+
+
+def test_the_zygote_never_runs_a_torch_op(ctx, place):
+    box, runs, student = run(ctx, place, "y = (torch.randn(256, 256) @ torch.randn(256, 256)).sum()")
+    student.get("y")
+    box.close()
+    with open(f"/proc/{zygote_pid()}/status") as f:
+        threads = int(next(l for l in f if l.startswith("Threads:")).split()[1])
+    assert threads == 1, "the zygote started threads: something ran a torch op in it"
