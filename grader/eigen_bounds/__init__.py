@@ -1,0 +1,1 @@
+"""Checks of the assignment `eigen_bounds`: singular values, eigenvalues and Lyapunov exponents of matrix products."""
