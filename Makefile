@@ -45,6 +45,9 @@ demo: $(VENV_OK) ## build the bundled demo class and grade it (what `make` ends 
 grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all
 	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
 
+bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
+	$(PY) -m grader.bench --students 10
+
 test: $(VENV_OK) ## run the test suite
 	$(PY) -m pytest
 

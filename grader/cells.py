@@ -5,6 +5,8 @@ from pathlib import Path
 
 import nbformat
 
+from grader.selfcheck import is_autograded_test, runnable_source  # noqa: F401 (one definition, shipped)
+
 
 class NotebookError(ValueError):
     """A notebook that cannot be graded as it is; the message names the file, the cell and the fix."""
@@ -29,11 +31,6 @@ def nbgrader_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def is_autograded_test(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
 def graded_parts(nb) -> list[tuple[str, float]]:
     """(grade_id, points) of every autograded test cell, in notebook order; grade_id names the part."""
     return [(nbgrader_meta(c)["grade_id"], float(nbgrader_meta(c).get("points", 0)))
@@ -45,7 +42,3 @@ def student_code(nb) -> list[tuple[int, str]]:
     return [(i, runnable_source(c.source)) for i, c in enumerate(nb.cells)
             if c.cell_type == "code" and not is_autograded_test(c)]
 
-
-def runnable_source(source: str) -> str:
-    """Plain Python for a cell: IPython magics and shell escapes are commented out, not run."""
-    return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())

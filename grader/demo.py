@@ -56,6 +56,13 @@ def solved(release_nb, answers: dict[str, str], leave_blank: int = 0):
     return nb
 
 
+def copy_public_files(release_folder: Path, folder: Path) -> None:
+    """Students submit the whole folder they downloaded: the notebook and the public-check files."""
+    for f in release_folder.iterdir():
+        if f.suffix == ".py":
+            shutil.copyfile(f, folder / f.name)
+
+
 def build_demo_class(course: Path, release: Path = REPO / "exercises") -> Path:
     course = Path(course).resolve()
     submitted = course / "submitted"
@@ -72,6 +79,7 @@ def build_demo_class(course: Path, release: Path = REPO / "exercises") -> Path:
             folder = submitted / student / a
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{a}.ipynb")
+            copy_public_files(release / a, folder)
             (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
         eve = submitted / "eve" / a
         eve.mkdir(parents=True)

@@ -63,6 +63,8 @@ class Sandbox:
         self.skip: set[int] = set()
         self.restarts = 0
         self.proc = self.sock = None
+        self.busy = 0.0      # seconds the student's process spent on cells and calls (its own compute)
+        self.peak_rss = 0    # bytes, the largest child seen
         self.deadline = time.monotonic() + place.limits.submission_seconds
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -89,6 +91,7 @@ class Sandbox:
     def _follow_cells(self) -> int | None:
         """Read cell reports until ``ready``; returns the index of a cell that hung or killed the child."""
         current = None
+        started = 0.0
         limit = self.place.limits.cell_seconds
         while True:
             wait = min(limit, self.deadline - time.monotonic())
@@ -106,8 +109,9 @@ class Sandbox:
             if not isinstance(msg, dict):
                 return current if current is not None else -1
             if msg.get("type") == "cell_start":
-                current = msg.get("index")
+                current, started = msg.get("index"), time.perf_counter()
             elif msg.get("type") == "cell":
+                self.busy += time.perf_counter() - started
                 self.runs[msg["index"]] = CellRun(msg["index"], msg.get("status", "error"),
                                                   str(msg.get("error", "")), str(msg.get("stdout", "")))
                 current = None
@@ -117,7 +121,17 @@ class Sandbox:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive() and self.sock is not None
 
+    def _note_peak(self) -> None:
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                hwm = next(l for l in f if l.startswith("VmHWM:"))
+            self.peak_rss = max(self.peak_rss, int(hwm.split()[1]) * 1024)
+        except (OSError, StopIteration, ValueError, AttributeError):
+            pass
+
     def kill(self) -> None:
+        if self.proc is not None:
+            self._note_peak()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -130,6 +144,8 @@ class Sandbox:
             isolation.kill_uid(isolation.SANDBOX_UID_BASE + self.place.slot)
 
     def close(self) -> None:
+        if self.proc is not None:
+            self._note_peak()
         if self.alive():
             try:
                 wire.send(self.sock, {"op": "bye"})
@@ -144,10 +160,12 @@ class Sandbox:
                 raise StudentError("学生进程已结束, 无法继续检查 (the submission's process is gone)")
             self.restarts += 1
             self.start()
+        started = time.perf_counter()
         try:
             self.sock.settimeout(max(0.01, min(self.place.limits.cell_seconds, self.deadline - time.monotonic())))
             wire.send(self.sock, {"op": op, "args": list(args), "kwargs": kwargs})
             reply = wire.recv(self.sock, device_map=self._device)
+            self.busy += time.perf_counter() - started
         except (socket.timeout, TimeoutError):
             self.kill()
             raise StudentError(f"调用超时 (no answer within {self.place.limits.cell_seconds:.0f} s)") from None

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from grader.setup_course import Gradebook
 
 from grader import ASSIGNMENTS, isolation, worker
 from grader.collect import collect
@@ -37,6 +37,7 @@ class Summary:
     engine_failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seed: int = 0
+    timings: dict[str, dict] = field(default_factory=dict)
 
 
 def checks_version(assignment: str) -> str:
@@ -105,5 +106,6 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
                 else:
                     record(course, db_url, sub, clean, graded, fp, config)
                     summary.graded.append(key)
+                    summary.timings[key] = graded["timing"]
                 progress and progress.advance(key)
     return summary

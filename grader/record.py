@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+from grader.setup_course import Gradebook
 from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader

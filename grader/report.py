@@ -10,7 +10,7 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from grader.setup_course import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
 
 from grader import ASSIGNMENTS
@@ -35,7 +35,8 @@ def generate_feedback(course: Path, keys: list[str]) -> list[str]:
             continue
         result = api.generate_feedback(assignment, student)
         if not result["success"]:
-            problems.append(f"{key}: feedback could not be generated: {result['log'][-300:]}")
+            detail = result.get("error") or result.get("log") or ""
+            problems.append(f"{key}: feedback could not be generated: {detail[-300:]}")
     return problems
 
 

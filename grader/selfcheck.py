@@ -82,6 +82,8 @@ class LocalStudent:
         fn = self._lookup(name)
         try:
             result = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise StudentError(f"`{name}` 还没有实现 (it still raises NotImplementedError)") from None
         except Exception as exc:  # a student's bug is a failed check, reported with its own message
             raise StudentError(f"`{name}` 抛出异常: {type(exc).__name__}: {exc}") from None
         return plain(result)
@@ -118,6 +120,18 @@ def public_checks_for(module, part: str) -> list:
     return [getattr(module, n) for n in sorted(vars(module)) if n.startswith(prefix) and callable(getattr(module, n))]
 
 
+def is_autograded_test(cell) -> bool:
+    """An nbgrader test cell: graded code that is not a solution."""
+    meta = (cell.get("metadata", {}).get("nbgrader") or {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def runnable_source(source) -> str:
+    """Plain Python for a cell: IPython magics and shell escapes are commented out, not run."""
+    source = "".join(source) if isinstance(source, list) else source
+    return "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+
+
 def check(part: str, namespace: dict | None = None) -> float:
     """Run the public checks of ``part`` on this notebook; print a report; return the share passed."""
     if namespace is None:
@@ -149,3 +163,33 @@ def check(part: str, namespace: dict | None = None) -> float:
                 print(f"  ✓ {label}")
     print(f"公开检查通过 {passed}/{total}。评分时还会运行更多隐藏检查 (随机输入), 通过公开检查不代表满分。")
     return passed / total
+
+
+def check_notebook(path: str) -> float:
+    """Run a notebook's own cells, then the public checks of each of its parts (``python selfcheck.py NB``)."""
+    import json
+
+    folder = os.path.dirname(os.path.abspath(path))
+    with open(path, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    sys.modules.setdefault("selfcheck", sys.modules[__name__])
+    ns = {"__name__": "__main__"}
+    parts = []
+    for i, cell in enumerate(cells):
+        if is_autograded_test(cell):
+            parts.append(cell["metadata"]["nbgrader"]["grade_id"])
+        elif cell.get("cell_type") == "code":
+            try:
+                exec(compile(runnable_source(cell["source"]), f"{path} cell {i}", "exec"), ns)
+            except Exception as exc:
+                print(f"单元格 {i} 出错: {type(exc).__name__}: {exc}")
+    shares = [check(part, ns) for part in parts]
+    return sum(shares) / len(shares) if shares else 0.0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("用法: python selfcheck.py 笔记本.ipynb")
+    check_notebook(sys.argv[1])

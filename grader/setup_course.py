@@ -5,14 +5,26 @@ sanitize restores locked cells from there, as nbgrader's autograde does.
 """
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
+import warnings
+
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader import ASSIGNMENTS
 
 REPO = Path(__file__).resolve().parents[1]
+
+# nbgrader's own session use trips these on every update_or_create; they say nothing to an instructor.
+warnings.filterwarnings("ignore", category=SAWarning)
+# nbgrader's Gradebook shells out to `alembic`; make the venv's copy findable when run as .venv/bin/python.
+_bin = os.path.dirname(sys.executable)
+if _bin not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
 
 def db_url_for(course: Path) -> str:
@@ -26,6 +38,7 @@ def nbgrader_api(root: Path, release_dir: Path | None = None):
 
     cfg = PyFileConfigLoader("nbgrader_config.py", str(REPO)).load_config()
     root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.release_directory = str(Path(release_dir or root / "release").resolve())
     cfg.CourseDirectory.db_url = db_url_for(root)
@@ -35,7 +48,8 @@ def nbgrader_api(root: Path, release_dir: Path | None = None):
 def generate(api, assignment: str) -> None:
     result = api.generate_assignment(assignment, force=True)
     if not result["success"]:
-        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result['log'][-3000:]}")
+        detail = result.get("error") or result.get("log") or ""
+        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{detail[-3000:]}")
 
 
 def ensure_gradebook(course: Path) -> str:

@@ -39,6 +39,8 @@ def _pack(value, buffers: list[bytes], depth: int = 0):
         flat = t.to("cpu").contiguous().reshape(-1)
         buffers.append(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
         return {"__tensor__": len(buffers) - 1, "dtype": str(t.dtype), "shape": list(t.shape), "device": t.device.type}
+    if kind is torch.device:
+        return {"__device__": value.type}
     if kind is list:
         return [_pack(v, buffers, depth + 1) for v in value]
     if kind is tuple:
@@ -55,6 +57,8 @@ def _unpack(obj, buffers: list[bytes], device_map):
         return obj
     if "__float__" in obj:
         return float(obj["__float__"])
+    if "__device__" in obj:
+        return torch.device(device_map(str(obj["__device__"])))
     if "__tuple__" in obj:
         return tuple(_unpack(v, buffers, device_map) for v in obj["__tuple__"])
     if "__dict__" in obj:

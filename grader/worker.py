@@ -6,7 +6,9 @@ only in the zygote's children; the checks run here, against the worker's own unp
 from __future__ import annotations
 
 import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 from grader import isolation
@@ -21,6 +23,10 @@ def init(slot_counter, course: str, limits: dict | None) -> None:
     with slot_counter.get_lock():
         slot = slot_counter.value
         slot_counter.value += 1
+    import torch
+
+    # One worker per core: BLAS threads beyond that only spin against the other workers.
+    torch.set_num_threads(1)
     level = isolation.level()
     hide = [str(REPO), str(Path(course).resolve()), os.path.expanduser("~")]
     _state["ctx"] = zygote_context()
@@ -39,6 +45,7 @@ def report_lines(result) -> str:
 
 def grade_one(job: dict) -> dict:
     """Execute a submission's cells in a sandbox, then run its parts' checks against it."""
+    started = time.perf_counter()
     box = Sandbox(_state["ctx"], job["cells"], _state["place"])
     try:
         runs = box.start()
@@ -49,6 +56,8 @@ def grade_one(job: dict) -> dict:
         "key": job["key"],
         "level": _state["place"].level,
         "runs": {str(i): vars(r) for i, r in runs.items()},
+        "timing": {"wall": time.perf_counter() - started, "student": box.busy, "child_peak_rss": box.peak_rss,
+                   "worker_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024},
         "parts": {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": report_lines(r),
                       "outcomes": [vars(o) for o in r.outcomes]} for p, r in results.items()},
     }

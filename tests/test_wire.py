@@ -10,9 +10,10 @@ from grader import wire
 
 def test_round_trip_keeps_values_types_and_shapes():
     value = {"t": torch.arange(6.0).reshape(2, 3), "b": torch.tensor([True, False]), "h": torch.ones(2, dtype=torch.bfloat16),
-             "e": torch.empty(0, 4), "n": (1, 2.5, None, "x"), "l": [float("nan"), float("inf")], 3: {"k": -1}}
+             "e": torch.empty(0, 4), "n": (1, 2.5, None, "x"), "d": torch.device("cpu"), "l": [float("nan"), float("inf")], 3: {"k": -1}}
     back = wire.decode(wire.encode(value))
     assert torch.equal(back["t"], value["t"]) and back["t"].dtype == torch.float32
+    assert back["d"] == torch.device("cpu")
     assert back["h"].dtype == torch.bfloat16 and back["e"].shape == (0, 4)
     assert back["n"] == (1, 2.5, None, "x") and isinstance(back["n"], tuple)
     assert math.isnan(back["l"][0]) and back["l"][1] == math.inf and back[3] == {"k": -1}

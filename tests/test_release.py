@@ -1,0 +1,73 @@
+"""exercises/ is exactly what nbgrader generates from solutions/, and nothing hidden reaches it."""
+import filecmp
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import ASSIGNMENTS
+from grader.cells import graded_parts, load_notebook, nbgrader_meta
+from grader.leaks import hidden_lines, scan, solution_lines
+from grader.release import build_exercises, public_files
+
+REPO = Path(__file__).resolve().parents[1]
+EXERCISES = REPO / "exercises"
+
+
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory):
+    return build_exercises(tmp_path_factory.mktemp("release"), tmp_path_factory.mktemp("instructor"))
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_exercises_do_not_drift_from_solutions(fresh_release, assignment):
+    committed, fresh = EXERCISES / assignment, fresh_release / assignment
+    assert sorted(p.name for p in committed.iterdir()) == sorted(p.name for p in fresh.iterdir())
+    for f in fresh.iterdir():
+        assert filecmp.cmp(f, committed / f.name, shallow=False), \
+            f"exercises/{assignment}/{f.name} differs from what solutions/ generates: run `make exercises`"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_solution_hidden_check_or_reference_leaks_into_the_release(assignment):
+    assert scan(EXERCISES / assignment) == []
+    # the scan is only as good as its needles: they must exist for every assignment
+    assert solution_lines(assignment) and hidden_lines(assignment)
+
+
+def test_the_scan_finds_a_planted_leak(tmp_path):
+    shutil.copytree(EXERCISES / "divergence", tmp_path / "divergence")
+    assert scan(tmp_path) == []
+    (tmp_path / "divergence" / "notes.md").write_text(sorted(solution_lines("divergence"))[0])
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
+        z.writestr("x/notes.txt", "### BEGIN HIDDEN TESTS")
+    (tmp_path / "test_lars_step.py").write_text("")
+    found = {(Path(l.where.split("!")[0]).name, l.what.split()[0]) for l in scan(tmp_path)}
+    assert found == {("notes.md", "hidden"), ("a.zip", "marker"), ("test_lars_step.py", "instructor-only")}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_test_cell_grades_its_own_part_for_its_points(assignment):
+    nb = load_notebook(REPO / "solutions" / assignment / f"{assignment}.ipynb")
+    parts = graded_parts(nb)
+    assert parts, "no autograded parts"
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            part, points = meta["grade_id"], meta["points"]
+            assert f'check("{part}")' in cell.source
+            assert f'grade("{assignment}", "{part}", points={points})' in cell.source
+            assert (REPO / "grader" / assignment / f"test_{part}.py").is_file()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_public_files_ship_beside_each_release(assignment):
+    for name, src in public_files(assignment).items():
+        assert (EXERCISES / assignment / name).read_bytes() == src.read_bytes()
+    public = (EXERCISES / assignment / "public_checks.py").read_text()
+    assert re.findall(r"^import (\w+)|^from (\w+)", public, re.M)
+    for mod in re.findall(r"^(?:import|from) (\w+)", public, re.M):
+        assert mod in {"torch", "math", "random", "itertools", "collections", "__future__", "functools"}, \
+            f"public checks of {assignment} import {mod}: students only have torch"
