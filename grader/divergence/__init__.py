@@ -1,0 +1,1 @@
+"""Checks of the `divergence` assignment: LARS, global-norm gradient clipping, a badly initialised deep MLP."""
