@@ -1,0 +1,25 @@
+"""Hidden checks of part `tie_breakers`: the dict BREAKS_SYMMETRY, one check per intervention."""
+import pytest
+
+# Identical units get identical updates unless something treats units differently: independent per-entry
+# randomness (initial values, dropout masks, gradient noise) does; deterministic rules applied alike do not.
+REFERENCE = {
+    "random_init": True,
+    "dropout": True,
+    "gradient_noise": True,
+    "weight_decay": False,
+    "momentum": False,
+    "larger_learning_rate": False,
+    "batchnorm": False,
+    "adam": False,
+    "gradient_clipping": False,
+    "data_augmentation": False,
+}
+
+
+@pytest.mark.parametrize("key", sorted(REFERENCE))
+def test_answer(student, key):
+    answers = student.get("BREAKS_SYMMETRY")
+    assert isinstance(answers, dict), "BREAKS_SYMMETRY must be a dict"
+    assert key in answers, f"BREAKS_SYMMETRY has no entry '{key}'"
+    assert answers[key] is REFERENCE[key], f"BREAKS_SYMMETRY['{key}'] is not right"
