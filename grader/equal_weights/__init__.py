@@ -1,0 +1,1 @@
+"""Checks of the assignment `equal_weights`: can linear / softmax regression start from equal weights?"""
