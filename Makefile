@@ -29,8 +29,8 @@ book: $(VENV_OK) ## build the HTML book into _build/html (cells run through a ju
 serve: book ## preview the book on http://localhost:$(PORT)
 	$(PY) -m http.server -d $(HTML) $(PORT)
 
-system-deps: ## install Debian's chromium (browser test); needs root and apt
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+system-deps: ## install Debian's chromium and a CJK font (browser test); needs root and apt
+	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 	@chromium --version
 
 exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader

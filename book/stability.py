@@ -7,6 +7,7 @@ import it too, so every number the prose states comes from one place.
 import math
 import random
 
+import matplotlib
 import numpy as np
 import torch
 from scipy.special import digamma
@@ -51,13 +52,13 @@ def glue(name, value):
     """Hand a number to the prose (myst-nb ``{glue:text}``) without displaying it.
 
     Plain Python numbers only: NumPy / torch scalars are converted, so that the
-    stored text is ``0.25`` and not ``np.float64(0.25)``.  Returns the value.
+    stored text is ``0.25`` and not ``np.float64(0.25)``.  Returns nothing, so
+    that a glue call at the end of a cell does not print the value.
     """
     if isinstance(value, (np.generic, torch.Tensor)):
         value = value.item()
     if _myst_glue is not None:
         _myst_glue(name, value, display=False)
-    return value
 
 
 # ---------------------------------------------------------------------------
@@ -185,6 +186,10 @@ def layer_stats(scheme, activation="tanh", depth=50, width=256, batch=256, seed=
 # ---------------------------------------------------------------------------
 # Plotting
 # ---------------------------------------------------------------------------
+
+# SVG figures with fixed element ids, so that a rebuild gives the same files
+matplotlib.rcParams["svg.hashsalt"] = "numerical-stability"
+
 
 def setup_axes(ax, xlabel=None, ylabel=None, title=None, yscale="linear", legend=True):
     """Labels, grid and legend in one call (keeps the cells short)."""

@@ -1,0 +1,256 @@
+"""The HTML book builds without a warning and shows the whole chapter.
+
+The build (``make book``'s command, into ``_build/html``) runs once per session:
+see ``tests/book_fixtures.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from book_fixtures import (  # noqa: F401  (built_book is a fixture)
+    BOOK, CHAPTER, HTML, ROOT, built_book, run_sphinx,
+)
+
+sys.path.insert(0, str(BOOK))
+import stability as st  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+HEADINGS = [
+    ("h1", "数值稳定性和模型初始化"),
+    ("h2", "梯度消失和梯度爆炸"),
+    ("h3", "梯度消失"),
+    ("h3", "梯度爆炸"),
+    ("h3", "打破对称性"),
+    ("h3", "让训练更加稳定"),
+    ("h2", "参数初始化"),
+    ("h3", "默认初始化"),
+    ("h3", "Xavier初始化"),
+    ("h2", "额外阅读"),
+    ("h2", "小结"),
+    ("h2", "练习"),
+    ("h2", "参考文献"),
+]
+EXERCISES = ["symmetry", "equal_weights", "eigen_bounds", "divergence"]
+
+
+@pytest.fixture(scope="module")
+def soup(built_book):  # noqa: F811
+    return BeautifulSoup(CHAPTER.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.fixture(scope="module")
+def text(soup):
+    main = soup.find("main") or soup
+    return re.sub(r"\s+", " ", main.get_text(" "))
+
+
+def _heading_text(tag) -> str:
+    return tag.get_text("", strip=True).rstrip("#").strip()
+
+
+# -- the build ----------------------------------------------------------------
+
+def test_build_has_no_warnings_or_errors(built_book):  # noqa: F811
+    assert built_book.returncode == 0
+    assert "WARNING" not in built_book.stderr, built_book.stderr[-4000:]
+    assert "ERROR" not in built_book.stderr, built_book.stderr[-4000:]
+    assert "Traceback" not in built_book.log
+
+
+def test_index_leads_to_the_chapter(built_book):  # noqa: F811
+    index = BeautifulSoup((HTML / "index.html").read_text(encoding="utf-8"), "html.parser")
+    main = index.find("main")
+    assert any(a.get("href", "").startswith("numerical-stability.html") for a in main.find_all("a"))
+
+
+def test_every_section_heading_in_order(soup):
+    found = [(t.name, _heading_text(t)) for t in soup.find("main").find_all(["h1", "h2", "h3"])]
+    positions = []
+    for heading in HEADINGS:
+        assert heading in found, f"missing heading {heading}; found {found}"
+        positions.append(found.index(heading))
+    # 额外阅读 may come before 小结; everything else in the order of the brief
+    assert positions == sorted(positions)
+
+
+# -- content ------------------------------------------------------------------
+
+def test_figures_are_rendered_and_non_empty(soup):
+    images = soup.find("main").find_all("img")
+    assert len(images) >= 3
+    for img in images:
+        path = CHAPTER.parent / img["src"]
+        assert path.is_file(), img["src"]
+        data = path.read_bytes()
+        assert len(data) > 5_000, f"{img['src']} is suspiciously small"
+        if path.suffix == ".svg":
+            assert b"<svg" in data[:2000] and b"<path" in data
+        assert img.get("alt") and not img["alt"].startswith("_images/"), "figure without alt text"
+
+
+def test_display_math(soup):
+    blocks = soup.select("div.math")
+    assert len(blocks) >= 12
+    tex = " ".join(b.get_text() for b in blocks)
+    for needle in [r"\psi", r"\mathbf{J}^{(L)}", r"\frac{2}{n_\textrm{in} + n_\textrm{out}}",
+                   r"\sqrt{\frac{6}{n_\textrm{in} + n_\textrm{out}}}", r"\frac{1}{4}",
+                   r"\frac{1}{3\,n_\textrm{in}}", r"\lambda^{(l)} = \eta"]:
+        assert needle in tex, needle
+    assert "$$" not in soup.find("main").get_text()
+
+
+def test_no_error_outputs(soup, text):
+    main = soup.find("main")
+    assert not main.select(".output.traceback, .output.error, .output.stderr")
+    assert "Traceback" not in text
+    assert not re.search(r"\b\w*Error\b", " ".join(o.get_text() for o in main.select(".output")))
+    # myst-nb prints this when a glue key is missing
+    assert "could not find" not in text.lower()
+
+
+def test_every_code_cell_ran(built_book):  # noqa: F811
+    nb = nbformat.read(HTML / "_sources" / "numerical-stability.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 10
+    for cell in code:
+        assert cell.execution_count is not None, cell.source[:60]
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", out
+            assert not (out.output_type == "stream" and out.name == "stderr"), out.text
+
+
+def test_bibliography(soup, text):
+    bib = soup.select("div.citation, .citation")
+    assert len(bib) >= 8
+    for needle in ["Glorot", "Understanding the difficulty of training deep feedforward",
+                   "Xiao", "Dynamical isometry and a mean field theory of CNNs",
+                   "You", "Large batch training of convolutional networks",
+                   "He", "Delving deep into rectifiers", "Newman",
+                   "The distribution of Lyapunov exponents", "Pennington"]:
+        assert needle in text, needle
+    # every in-text citation resolves to an entry of the list
+    cites = [a for a in soup.find("main").find_all("a", href=True) if a["href"].startswith("#id")]
+    assert len(cites) >= 10
+    ids = {tag.get("id") for tag in soup.find_all(id=True)}
+    assert all(a["href"][1:] in ids for a in cites)
+    assert "Glorot and Bengio, 2010" in text
+
+
+def _number_after(text: str, prefix: str) -> float:
+    match = re.search(re.escape(prefix) + r"\s*([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)", text)
+    assert match, f"no number after {prefix!r}"
+    return float(match.group(1))
+
+
+def test_glued_numbers_are_in_the_prose_and_true(text):
+    assert _number_after(text, "自动微分给出的最大导数是") == pytest.approx(0.25, abs=1e-4)
+    assert _number_after(text, r"出现在 \(x\) =") == 0.0
+    # Lyapunov exponent for n = 4, sigma = 1 and 2
+    assert _number_after(text, "经验增长率为") == pytest.approx(st.lyapunov_gaussian(4, 1.0), abs=0.01)
+    assert _number_after(text, "理论值为") == pytest.approx(st.lyapunov_gaussian(4, 1.0), abs=1e-4)
+    assert _number_after(text, "实际上增长率却是") == pytest.approx(st.lyapunov_gaussian(4, 0.5), abs=0.01)
+    assert _number_after(text, r"也就是 \(10\) 的") == pytest.approx(
+        101 * st.lyapunov_gaussian(4, 1.0) / math.log(10), abs=0.05)
+    # symmetry: hidden units stay identical under constant init, random init differs
+    assert _number_after(text, "各隐藏单元权重行之间的最大差是") == 0.0
+    assert _number_after(text, "随机初始化让每个单元从不同的位置出发（行间差为") > 0.1
+    assert _number_after(text, "同样能把对称性打破（行间差为") > 0.1
+    # PyTorch's default variance 1 / (3 fan_in)
+    assert _number_after(text, "经验方差与理论值之比为") == pytest.approx(1.0, abs=0.02)
+    # the per-layer figure
+    assert _number_after(text, "第 50 层激活值的标准差达到") > 1e40
+    assert _number_after(text, "第 1 层梯度") > 0.01
+    for key in ["0.2500", "0.558"]:
+        assert key in text
+
+
+def test_notebook_download(soup, built_book):  # noqa: F811
+    path = HTML / "_sources" / "numerical-stability.ipynb"
+    assert path.is_file()
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code), "the download is not the executed notebook"
+    assert any(c.get("outputs") for c in code)
+    hrefs = [a.get("href", "") for a in soup.find_all("a")]
+    assert "_sources/numerical-stability.ipynb" in hrefs
+    assert soup.select(".btn-download-notebook-button")  # the theme's ".ipynb" download entry
+    # the helper module the notebook imports is downloadable too
+    helper = [h for h in hrefs if h.endswith("stability.py")]
+    assert helper and (HTML / helper[0]).is_file()
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_exercise_downloads(soup, name):
+    href = f"exercises/{name}.ipynb"
+    assert href in [a.get("href") for a in soup.find_all("a")]
+    shipped = HTML / href
+    nb = nbformat.read(shipped, as_version=4)
+    _, normalized = nbformat.validator.normalize(nb)  # cell ids may be missing: fine
+    nbformat.validate(normalized)
+    source = ROOT / "exercises" / name / f"{name}.ipynb"
+    if source.is_file():
+        assert shipped.read_bytes() == source.read_bytes()
+    else:
+        assert "练习尚未发布" in nb.cells[0].source
+
+
+def test_chinese_search_index(built_book):  # noqa: F811
+    raw = (HTML / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
+    terms = set(index["terms"]) | set(index["titleterms"])
+    for word in ["梯度消失", "梯度爆炸", "初始化", "对称性", "雅可比矩阵", "李雅普诺夫指数", "暂退法", "方差"]:
+        assert word in terms, word
+    language_data = (HTML / "_static" / "language_data.js").read_text(encoding="utf-8")
+    assert "ChineseStemmer" not in language_data  # Sphinx 9.0 bug, worked around in conf.py
+
+
+def test_mathjax_is_shipped_or_from_cdn(soup):
+    scripts = [s.get("src", "") for s in soup.find_all("script")]
+    mathjax = [s for s in scripts if "tex-mml-chtml" in s]
+    assert len(mathjax) == 1
+    if not mathjax[0].startswith("http"):
+        assert (HTML / mathjax[0].split("?")[0]).is_file()
+
+
+# -- caching --------------------------------------------------------------------
+
+def _executed(log: str) -> bool:
+    return "Executing notebook" in log or "Executed notebook" in log
+
+
+def test_rebuild_without_changes_executes_nothing(built_book):  # noqa: F811
+    again = run_sphinx()
+    assert again.returncode == 0 and "WARNING" not in again.stderr
+    assert not _executed(again.log), again.log[-3000:]
+    assert "no targets are out of date" in again.log or "0 source files" in again.log
+
+
+def test_touched_page_is_reread_but_served_from_the_cache(built_book):  # noqa: F811
+    page = BOOK / "numerical-stability.md"
+    download = HTML / "_sources" / "numerical-stability.ipynb"
+    before = nbformat.read(download, as_version=4)
+    now = time.time()
+    os.utime(page, (now, now))  # Sphinx sees a changed page; its cells are the same
+    again = run_sphinx()
+    assert again.returncode == 0 and "WARNING" not in again.stderr
+    assert "numerical-stability" in again.log  # it was re-read ...
+    assert "Using cached notebook" in again.log, again.log[-3000:]  # ... from jupyter-cache
+    assert not _executed(again.log)
+    # and the download still carries the (cached) outputs
+    after = nbformat.read(download, as_version=4)
+    assert [c.get("outputs") for c in after.cells] == [c.get("outputs") for c in before.cells]
+    assert all(c.execution_count for c in after.cells if c.cell_type == "code")
