@@ -4,6 +4,8 @@ Used by `make release` (which refuses to ship on a finding) and by the tests on 
 """
 from __future__ import annotations
 
+import html
+import json
 import re
 import zipfile
 from dataclasses import dataclass
@@ -27,36 +29,53 @@ class Leak:
         return f"{self.where}: {self.what}"
 
 
-def solution_lines(assignment: str) -> set[str]:
-    """Non-trivial lines inside the solution and hidden-test regions of the source notebook."""
+def _split_source(assignment: str) -> tuple[set[str], set[str]]:
+    """(lines inside solution/hidden regions, lines outside them) of the source notebook."""
     nb = load_notebook(REPO / "solutions" / assignment / f"{assignment}.ipynb")
-    lines, inside = set(), False
+    inside_lines, outside_lines, inside = set(), set(), False
     for cell in nb.cells:
         for line in cell.source.splitlines():
             if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
                 inside = "BEGIN" in line
                 continue
-            if inside and len(line.strip()) >= 25:
-                lines.add(line.strip())
+            (inside_lines if inside else outside_lines).add(line.strip())
+    return inside_lines, outside_lines
+
+
+def public_lines(assignment: str) -> set[str]:
+    """Lines published on purpose: the notebook outside its regions, the public checks, selfcheck, the book."""
+    files = [REPO / "grader" / assignment / "public_checks.py", REPO / "grader" / "selfcheck.py",
+             *sorted((REPO / "book").glob("*.md")), REPO / "book" / "stability.py"]
+    lines = _split_source(assignment)[1]
+    for path in files:
+        if path.is_file():
+            lines |= {l.strip() for l in path.read_text(encoding="utf-8").splitlines()}
     return lines
 
 
+def solution_lines(assignment: str) -> set[str]:
+    """Distinctive lines inside the solution and hidden-test regions of the source notebook."""
+    return {l for l in _split_source(assignment)[0] if len(l) >= 25} - public_lines(assignment)
+
+
 def hidden_lines(assignment: str) -> set[str]:
-    """Distinctive lines of the hidden checks and references (imports, docstrings and comments aside)."""
+    """Distinctive lines of the hidden checks and references that nothing public also contains."""
     out = set()
     for path in (REPO / "grader" / assignment).glob("*.py"):
         if path.name in ("public_checks.py", "__init__.py"):
             continue
         out |= {l.strip() for l in path.read_text(encoding="utf-8").splitlines()
                 if len(l.strip()) >= 30 and not l.strip().startswith(("import ", "from ", "#", '"""', "def test_"))}
-    return out
+    return out - public_lines(assignment)
 
 
 def secrets(assignments=ASSIGNMENTS) -> set[str]:
-    found = set()
+    """Hidden lines of every assignment, less any line that one of them publishes on purpose."""
+    found, published = set(), set()
     for a in assignments:
         found |= solution_lines(a) | hidden_lines(a)
-    return found
+        published |= public_lines(a)
+    return found - published
 
 
 def _texts(root: Path):
@@ -69,6 +88,24 @@ def _texts(root: Path):
                         yield f"{path}!{member}", z.read(member).decode("utf-8", errors="replace")
         elif path.suffix in TEXT_SUFFIXES:
             yield str(path), path.read_text(encoding="utf-8", errors="replace")
+
+
+def _lines(name: str, text: str) -> set[str]:
+    """The stripped lines a reader sees: notebook cell sources and outputs, HTML without its tags."""
+    if name.endswith(".ipynb"):
+        try:
+            cells = json.loads(text).get("cells", [])
+        except (ValueError, AttributeError):
+            cells = []
+        parts = []
+        for cell in cells:
+            parts.append("".join(cell.get("source", "")))
+            for out in cell.get("outputs", []):
+                parts.append("".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", "")))
+        text = "\n".join(parts)
+    elif name.endswith(".html"):
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return {line.strip() for line in text.splitlines()}
 
 
 def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
@@ -84,7 +121,6 @@ def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
         for marker in MARKERS:
             if marker in text:
                 leaks.append(Leak(name, f"marker {marker!r}"))
-        for line in needles:
-            if line in text:
-                leaks.append(Leak(name, f"hidden line {line[:60]!r}"))
+        for line in sorted(needles & _lines(name, text)):
+            leaks.append(Leak(name, f"hidden line {line[:60]!r}"))
     return leaks
