@@ -48,7 +48,8 @@ def isolate(job: dict) -> None:
     else:
         work = job["workdir"]
     os.chdir(work)
-    os.environ.update(HOME=work, TMPDIR=work)
+    # The sandbox uid has no passwd entry: getpass.getuser() (torch._dynamo's cache dir) reads these first.
+    os.environ.update(HOME=work, TMPDIR=work, USER="student", LOGNAME="student")
     isolation.apply_rlimits(limits, cuda=job["cuda"])
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):

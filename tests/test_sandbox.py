@@ -99,12 +99,13 @@ def test_course_files_hidden_checks_and_network_are_out_of_reach(ctx, place, tmp
              f"for p in [{str(REPO / 'grader')!r}, {str(tmp_path / 'course')!r}]:\n"
              "    try:\n        seen[p] = sorted(os.listdir(p))\n    except OSError as e:\n        seen[p] = e.errno\n"
              "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1); net = 'open'\n"
-             "except OSError as e:\n    net = e.errno\nUID = os.getuid()")
+             "except OSError as e:\n    net = e.errno\nUID = os.getuid()\nimport getpass\nWHO = getpass.getuser()")
     box = Sandbox(ctx, [(0, probe)], place)
     box.start()
     student = SandboxStudent(box)
     try:
         seen, net, uid = student.get("seen"), student.get("net"), student.get("UID")
+        assert student.get("WHO")  # a uid without a passwd entry must not break getpass (torch._dynamo uses it)
     finally:
         box.close()
     if NAMESPACES:

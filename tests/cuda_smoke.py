@@ -1,0 +1,90 @@
+"""The CUDA path of `make grade`, for a machine with a GPU: run as `python3 tests/cuda_smoke.py`.
+
+It needs only torch and pytest (a GPU image may lack nbgrader): each solution notebook's cells run in
+sandboxed children forked from the zygote, every part is checked on cpu and cuda through the wire,
+and a CPU-only mutant must lose its cuda checks.  Prints one line per assignment and exits non-zero
+on any surprise.  Not collected by pytest: CI has no GPU.
+"""
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+
+from grader import ASSIGNMENTS, isolation  # noqa: E402
+from grader.check import run_parts  # noqa: E402
+from grader.execute import Placement, Sandbox, SandboxStudent, zygote_context, zygote_pid  # noqa: E402
+from grader.selfcheck import is_autograded_test, runnable_source  # noqa: E402
+
+# assignment -> (exact snippet, CPU-only replacement, part that must lose its cuda checks)
+CPU_ONLY = {"eigen_bounds": ("torch.ones(n, dtype=mats.dtype, device=mats.device)", "torch.ones(n, dtype=mats.dtype)", "lyapunov")}
+
+
+def cells_and_parts(assignment, replace=None):
+    nb = json.loads((REPO / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    cells, parts = [], []
+    for i, c in enumerate(nb["cells"]):
+        if is_autograded_test(c):
+            parts.append(c["metadata"]["nbgrader"]["grade_id"])
+        elif c["cell_type"] == "code":
+            src = runnable_source(c["source"])
+            if replace and replace[0] in src:
+                src = src.replace(replace[0], replace[1])
+            cells.append((i, src))
+    return cells, parts
+
+
+def grade(ctx, place, assignment, replace=None):
+    cells, parts = cells_and_parts(assignment, replace)
+    box = Sandbox(ctx, cells, place)
+    t = time.perf_counter()
+    try:
+        runs = box.start()
+        results = run_parts(assignment, parts, SandboxStudent(box), seed=int(time.time()))
+    finally:
+        box.close()
+    return runs, results, time.perf_counter() - t
+
+
+def main():
+    assert torch.cuda.is_available(), "no CUDA here"
+    ctx = zygote_context()
+    work = Path("/tmp/numstab-cuda")
+    work.mkdir(exist_ok=True)
+    level = os.environ.get("LEVEL") or isolation.level()
+    place = Placement(slot=0, level=level, hide=[str(REPO)], keep=[sys.prefix, sys.base_prefix],
+                      workdir=str(work))
+    ok = True
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, isolation {level}")
+    for a in ASSIGNMENTS:
+        runs, results, secs = grade(ctx, place, a)
+        bad_cells = {i: r.error[:120] for i, r in runs.items() if r.status != "ok"}
+        cuda = sum("[cuda]" in o.nodeid for r in results.values() for o in r.outcomes)
+        failed = [o.nodeid + " " + o.message[:150] for r in results.values() for o in r.outcomes if not o.passed]
+        print(f"{a}: {sum(r.passed for r in results.values())}/{sum(r.total for r in results.values())} "
+              f"checks passed, {cuda} on cuda, {secs:.2f} s, cell errors {bad_cells or 'none'}")
+        for f in failed:
+            print("   FAILED", f)
+        ok &= not failed and not bad_cells and cuda > 0
+    for a, (old, new, part) in CPU_ONLY.items():
+        _, results, _ = grade(ctx, place, a, (old, new))
+        lost = [o.nodeid for o in results[part].outcomes if not o.passed]
+        others = [o.nodeid for p, r in results.items() if p != part for o in r.outcomes if not o.passed]
+        print(f"CPU-only mutant of {a}: {part} lost {len(lost)} checks (all cuda: {all('cuda' in n for n in lost)}), "
+              f"other parts lost {len(others)}")
+        ok &= bool(lost) and all("cuda" in n for n in lost) and not others
+    with open(f"/proc/{zygote_pid()}/status") as f:
+        threads = int(next(l for l in f if l.startswith("Threads:")).split()[1])
+    print(f"zygote threads: {threads} (1 means it never ran a torch op nor touched CUDA)")
+    ok &= threads == 1
+    print("CUDA SMOKE", "OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
