@@ -45,6 +45,10 @@ demo: $(VENV_OK) ## build the bundled demo class and grade it (what `make` ends 
 grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all
 	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
 
+EDITION ?= student
+release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives and the book; refused on any leak
+	$(PY) -m grader.release --edition $(EDITION)
+
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
 	$(PY) -m grader.bench --students 10
 

@@ -5,11 +5,13 @@ this file lives in the repository root, the sources in ``book/``.
 """
 
 import hashlib
-import json
 import logging
 import os
 import shutil
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parent
 BOOK = ROOT / "book"
@@ -123,6 +125,8 @@ html_theme_options = {
     "show_toc_level": 2,
 }
 html_copy_source = True
+# A declared icon: without one the browser asks the server for /favicon.ico and logs a 404.
+html_favicon = "book/_static/favicon.svg"
 # The figures are matplotlib images on white: start in light mode.  (Without a
 # default the theme logs "Got invalid theme mode" to the console on first visit.)
 html_context = {"default_mode": "light"}
@@ -258,41 +262,48 @@ def _ship_mathjax(app):
     shutil.copytree(MATHJAX_DIR, target, dirs_exist_ok=True)
 
 
-def _placeholder_notebook(name):
-    return {
-        "cells": [
-            {
-                "cell_type": "markdown",
-                "metadata": {},
-                "source": [f"# 练习：{name}\n", "\n", "练习尚未发布。请稍后再下载本笔记本。\n"],
-            }
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-
-
 def _ship_exercises(app, exception):
-    """Copy the student notebooks to ``<outdir>/exercises/<name>.ipynb``.
-
-    A notebook that is not there yet becomes a placeholder saying so, so the
-    links of the chapter never break and no warning is emitted."""
+    """Ship each exercise as the release archive students download (``exercises/<name>.zip``: the
+    notebook with ``selfcheck.py`` and ``public_checks.py``) and its notebook alone for a quick look."""
     if exception is not None or app.builder.format != "html":
         return
+    from grader.release import archive_assignment
+
     out = Path(app.outdir) / "exercises"
     out.mkdir(parents=True, exist_ok=True)
     for name in EXERCISES:
-        src = ROOT / "exercises" / name / f"{name}.ipynb"
-        dst = out / f"{name}.ipynb"
-        if src.is_file():
-            shutil.copy2(src, dst)
-        else:
-            dst.write_text(json.dumps(_placeholder_notebook(name), ensure_ascii=False, indent=1),
-                           encoding="utf-8")
+        archive_assignment(name, out / f"{name}.zip", ROOT / "exercises")
+        shutil.copy2(ROOT / "exercises" / name / f"{name}.ipynb", out / f"{name}.ipynb")
+
+
+class ExerciseSolutions(SphinxDirective):
+    """``{exercise-solutions} <name>``: the instructor edition (``-t instructor``) folds the solution
+    regions of ``solutions/<name>/<name>.ipynb`` here; the student edition gets nothing at all, so no
+    solution text reaches its pages, search index or sources."""
+
+    required_arguments = 1
+
+    def run(self):
+        if not self.env.app.tags.has("instructor"):
+            return []
+        import nbformat
+
+        name = self.arguments[0]
+        path = ROOT / "solutions" / name / f"{name}.ipynb"
+        self.env.note_dependency(str(path))
+        nb = nbformat.read(path, as_version=4)
+        body = [nodes.raw("", f"<details class=\"exercise-solution\"><summary>参考答案: {name}</summary>",
+                          format="html")]
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("solution") or "### BEGIN SOLUTION" not in cell.source:
+                continue
+            block = nodes.literal_block(cell.source, cell.source)
+            block["language"] = "python" if cell.cell_type == "code" else "markdown"
+            body.append(nodes.rubric("", meta.get("grade_id", "")))
+            body.append(block)
+        body.append(nodes.raw("", "</details>", format="html"))
+        return body
 
 
 def _fix_chinese_search_stemmer():
@@ -315,6 +326,7 @@ def _fix_chinese_search_stemmer():
 
 def setup(app):
     _fix_chinese_search_stemmer()
+    app.add_directive("exercise-solutions", ExerciseSolutions)
     app.connect("config-inited", _invalidate_cache_when_helpers_change)
     app.connect("env-get-outdated", _outdated_when_helpers_change)
     app.connect("builder-inited", _ship_mathjax)

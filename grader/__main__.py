@@ -34,6 +34,14 @@ def cmd_grade(args) -> int:
 
     console = Console()
     progress = RichProgress(console)
+    for spec in args.zip or []:
+        from grader.lms import collect_archive
+        assignment, _, archive = spec.partition("=")
+        try:
+            collect_archive(Path(args.course), assignment, Path(archive), args.zip_regexp)
+        except Exception as exc:  # a bad archive stops nothing already graded; it is reported
+            console.print(f"[red]{archive}: could not collect ({type(exc).__name__}: {exc})[/red]")
+            return 2
     try:
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
                                allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
@@ -99,6 +107,10 @@ def main(argv=None) -> int:
                    help="grade a real class even where namespaces are not available")
     g.add_argument("--demo", action="store_true", help="this is the bundled demo class (any isolation level)")
     g.add_argument("--seed", type=int, default=None, help="input seed for the checks (default: random, recorded)")
+    g.add_argument("--zip", action="append", metavar="ASSIGNMENT=ARCHIVE",
+                   help="first collect an LMS download archive with nbgrader's zip_collect (repeatable)")
+    g.add_argument("--zip-regexp", default=None, help="file name pattern of the archive's notebooks "
+                   "(named groups student_id, file_id, optional timestamp)")
     g.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
     g.set_defaults(func=cmd_grade)
     d = sub.add_parser("demo", help="(re)build the bundled demo class into a course directory")

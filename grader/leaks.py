@@ -79,8 +79,9 @@ def secrets(assignments=ASSIGNMENTS) -> set[str]:
 
 
 def _texts(root: Path):
-    """(name, text) of every text file under ``root``, including the members of zip archives."""
-    for path in sorted(p for p in Path(root).rglob("*") if p.is_file()):
+    """(name, text) of every text file under ``root`` (or ``root`` itself), zip members included."""
+    root = Path(root)
+    for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
         if path.suffix == ".zip":
             with zipfile.ZipFile(path) as z:
                 for member in z.namelist():
@@ -114,7 +115,7 @@ def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
     hidden_files = {p.name for a in assignments for p in (REPO / "grader" / a).glob("*.py")
                     if p.name not in ("public_checks.py", "__init__.py")}
     leaks = []
-    for path in Path(root).rglob("*"):
+    for path in [Path(root), *Path(root).rglob("*")]:
         if path.name in hidden_files or (path.suffix == ".ipynb" and "solutions" in path.parts):
             leaks.append(Leak(str(path), "instructor-only file"))
     for name, text in _texts(root):

@@ -1,17 +1,12 @@
 """The `divergence` assignment: the solution scores full marks, the release scores nothing, mutants lose points."""
 from __future__ import annotations
 
-import importlib
-import sys
-
 import pytest
-import torch
 
-import grader.selfcheck
-from support import grade_namespace, namespace_from, release_path, solution_path
-
-# The networks here are tiny: several threads only fight over the shared cores.
-torch.set_num_threads(1)
+from support import (assert_cpu_only_mutant, assert_mutant_costs_only, assert_public_checks_catch,
+                     assert_public_checks_pass, assert_release_scores_zero, assert_solution_full_marks, mutant_ids,
+                     solution_fixture)
+from support import one_thread  # noqa: F401  (module-scoped autouse fixture: importing it turns it on here)
 
 A = "divergence"
 PARTS = ["lars_step", "clip_global_norm", "deep_mlp"]
@@ -56,58 +51,36 @@ CPU_ONLY = [
      {"    X, y = X.to(device), y.to(device)\n": ""}),
 ]
 
-
-def public_share(part, ns, monkeypatch) -> float:
-    """Share of the public checks of `part` passed, as a student's `check(part)` reports it."""
-    monkeypatch.setitem(sys.modules, "public_checks", importlib.import_module(f"grader.{A}.public_checks"))
-    return grader.selfcheck.check(part, namespace=ns)
+# Mutants the public checks (what students run themselves) must catch on every part they break.
+CAUGHT_BY_PUBLIC_CHECKS = ["lars_grad_norm_in_numerator", "lars_no_zero_norm_rule_no_eps", "clip_without_min_1",
+                           "deep_he_init"]
 
 
-@pytest.fixture(scope="module")
-def solution_ns():
-    return namespace_from(solution_path(A))
+solution_ns = solution_fixture(A)
 
 
 def test_solution_full_marks(solution_ns):
-    assert grade_namespace(A, solution_ns) == {p: 1.0 for p in PARTS}
+    assert_solution_full_marks(A, PARTS, solution_ns)
 
 
 def test_release_scores_zero():
-    path = release_path(A)
-    assert path.is_file(), f"{path} is missing: run `nbgrader generate_assignment {A}` first"
-    assert grade_namespace(A, namespace_from(path)) == {p: 0.0 for p in PARTS}
+    assert_release_scores_zero(A, PARTS)
 
 
-@pytest.mark.parametrize("name,broken,replace", MUTANTS, ids=[m[0] for m in MUTANTS])
+@pytest.mark.parametrize("name,broken,replace", MUTANTS, ids=mutant_ids(MUTANTS))
 def test_mutant_loses_points_on_its_part_only(name, broken, replace):
-    scores = grade_namespace(A, namespace_from(solution_path(A), replace=replace))
-    for part in broken:
-        assert scores[part] < 1.0, f"mutant {name} keeps full marks on {part}: {scores}"
-    others = {p: s for p, s in scores.items() if p not in broken}
-    assert others == {p: 1.0 for p in others}, f"mutant {name} also costs points elsewhere: {scores}"
+    assert_mutant_costs_only(A, broken, replace, name)
 
 
-@pytest.mark.parametrize("name,broken,replace", CPU_ONLY, ids=[m[0] for m in CPU_ONLY])
+@pytest.mark.parametrize("name,broken,replace", CPU_ONLY, ids=mutant_ids(CPU_ONLY))
 def test_cpu_only_mutant(name, broken, replace):
-    scores = grade_namespace(A, namespace_from(solution_path(A), replace=replace))
-    others = {p: s for p, s in scores.items() if p not in broken}
-    assert others == {p: 1.0 for p in others}, scores
-    for part in broken:
-        if torch.cuda.is_available():
-            assert scores[part] < 1.0, f"{name}: a CPU-only submission must lose the cuda checks of {part}"
-        else:
-            assert scores[part] == 1.0, f"{name}: without CUDA the CPU-only submission is indistinguishable"
+    assert_cpu_only_mutant(A, broken, replace, name)
 
 
 def test_public_checks_pass_on_solution(solution_ns, monkeypatch):
-    for part in PARTS:
-        assert public_share(part, solution_ns, monkeypatch) == 1.0, part
+    assert_public_checks_pass(A, PARTS, solution_ns, monkeypatch)
 
 
-@pytest.mark.parametrize("name", ["lars_grad_norm_in_numerator", "lars_no_zero_norm_rule_no_eps",
-                                  "clip_without_min_1", "deep_he_init"])
+@pytest.mark.parametrize("name", CAUGHT_BY_PUBLIC_CHECKS)
 def test_public_checks_catch_mutant(name, monkeypatch):
-    _, broken, replace = next(m for m in MUTANTS if m[0] == name)
-    ns = namespace_from(solution_path(A), replace=replace)
-    for part in broken:
-        assert public_share(part, ns, monkeypatch) < 1.0, part
+    assert_public_checks_catch(A, MUTANTS, name, monkeypatch)

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import functools
-import sys
 
 import pytest
-import torch
 
-import grader.equal_weights.public_checks as public_checks
-from grader.selfcheck import check
-from tests.support import grade_namespace, namespace_from, release_path, solution_path
+from support import (assert_cpu_only_mutant, assert_mutant_costs_only, assert_release_scores_zero,
+                     assert_solution_full_marks, find_mutant, mutant_ids, namespace_from, public_share,
+                     solution_fixture, solution_path)
+from support import one_thread  # noqa: F401  (module-scoped autouse fixture: importing it turns it on here)
 
 A = "equal_weights"
 PARTS = ["linear_regression", "softmax_gradient", "softmax_training", "distinct_units", "mlp_ties"]
@@ -43,67 +42,48 @@ MUTANTS = [
     ("mlp_update_rebinds_copy", "mlp_ties",
      {"p -= lr * g": "p = p - lr * g"}),
 ]
-CPU_ONLY = {"Y = torch.zeros(n, k, dtype=X.dtype, device=X.device)": "Y = torch.zeros(n, k, dtype=X.dtype)"}
+# Hard-codes the CPU: the one-hot targets are created on the CPU while the logits live on the device.
+CPU_ONLY = ("softmax_onehot_on_cpu", "softmax_gradient",
+            {"Y = torch.zeros(n, k, dtype=X.dtype, device=X.device)": "Y = torch.zeros(n, k, dtype=X.dtype)"})
 
-
-@functools.lru_cache(maxsize=None)
-def mutant_ns(mutant_id: str) -> dict:
-    """The solution notebook with one mutation, executed once per session."""
-    return namespace_from(solution_path(A), replace=next(m[2] for m in MUTANTS if m[0] == mutant_id))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread avoids spin-waiting on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def solution_ns():
-    return namespace_from(solution_path(A))
-
-
-def test_solution_full_marks(solution_ns):
-    assert grade_namespace(A, solution_ns) == {p: 1.0 for p in PARTS}
-
-
-def test_release_scores_zero():
-    path = release_path(A)
-    assert path.is_file(), "run `nbgrader generate_assignment equal_weights` first"
-    assert grade_namespace(A, namespace_from(path)) == {p: 0.0 for p in PARTS}
-
-
-@pytest.mark.parametrize("mutant, part", [(m[0], m[1]) for m in MUTANTS], ids=[m[0] for m in MUTANTS])
-def test_mutant_loses_points_only_on_its_part(mutant, part):
-    scores = grade_namespace(A, mutant_ns(mutant))
-    assert scores[part] < 1.0, scores
-    assert all(scores[p] == 1.0 for p in PARTS if p != part), scores
-
-
-def test_cpu_only_tensors_lose_cuda_checks():
-    scores = grade_namespace(A, namespace_from(solution_path(A), replace=CPU_ONLY))
-    assert all(scores[p] == 1.0 for p in PARTS if p != "softmax_gradient"), scores
-    if torch.cuda.is_available():
-        assert scores["softmax_gradient"] < 1.0, scores
-    else:
-        assert scores["softmax_gradient"] == 1.0, scores
-
-
-@pytest.fixture
-def public_module(monkeypatch):
-    monkeypatch.setitem(sys.modules, "public_checks", public_checks)
-
-
-@pytest.mark.parametrize("part, mutant", [
+# (part, mutant): the public checks (what students run themselves) pass the solution and catch the mutant.
+CAUGHT_BY_PUBLIC_CHECKS = [
     ("linear_regression", "linear_missing_bias"),
     ("softmax_gradient", "softmax_no_onehot"),
     ("softmax_training", "softmax_train_b_not_updated"),
     ("distinct_units", "count_ignores_atol"),
     ("mlp_ties", "mlp_random_hidden_bias"),
-])
-def test_public_checks(public_module, solution_ns, part, mutant):
-    assert check(part, namespace=solution_ns) == 1.0
-    assert check(part, namespace=mutant_ns(mutant)) < 1.0
+]
+
+
+@functools.lru_cache(maxsize=None)
+def mutant_ns(mutant_id: str) -> dict:
+    """The solution notebook with one mutation, executed once per session."""
+    return namespace_from(solution_path(A), replace=find_mutant(MUTANTS, mutant_id)[2])
+
+
+solution_ns = solution_fixture(A)
+
+
+def test_solution_full_marks(solution_ns):
+    assert_solution_full_marks(A, PARTS, solution_ns)
+
+
+def test_release_scores_zero():
+    assert_release_scores_zero(A, PARTS)
+
+
+@pytest.mark.parametrize("mutant, part", [(m[0], m[1]) for m in MUTANTS], ids=mutant_ids(MUTANTS))
+def test_mutant_loses_points_only_on_its_part(mutant, part):
+    assert_mutant_costs_only(A, part, None, mutant, ns=mutant_ns(mutant))
+
+
+def test_cpu_only_tensors_lose_cuda_checks():
+    name, part, replace = CPU_ONLY
+    assert_cpu_only_mutant(A, part, replace, name)
+
+
+@pytest.mark.parametrize("part, mutant", CAUGHT_BY_PUBLIC_CHECKS)
+def test_public_checks(solution_ns, part, mutant, monkeypatch):
+    assert public_share(A, part, solution_ns, monkeypatch) == 1.0
+    assert public_share(A, part, mutant_ns(mutant), monkeypatch) < 1.0

@@ -1,14 +1,12 @@
 """The `symmetry` assignment: the solution scores full marks, the release scores nothing, mutants lose points."""
 from __future__ import annotations
 
-import importlib
-import sys
-
 import pytest
-import torch
 
-import grader.selfcheck
-from support import grade_namespace, namespace_from, release_path, solution_path
+from support import (assert_cpu_only_mutant, assert_mutant_costs_only, assert_public_checks_catch,
+                     assert_public_checks_pass, assert_release_scores_zero, assert_solution_full_marks, mutant_ids,
+                     solution_fixture)
+from support import one_thread  # noqa: F401  (module-scoped autouse fixture: importing it turns it on here)
 
 A = "symmetry"
 PARTS = ["permute_channels", "detect_ties", "constant_init_cnn", "attention_heads", "tie_breakers"]
@@ -52,62 +50,35 @@ MUTANTS = [
 CPU_ONLY = ("cnn_cpu_only", "constant_init_cnn", {"    net = net.to(device)\n": ""})
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: intra-op threads only spin on this shared 2-core machine (8x the CPU time)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# Mutants the public checks (what students run themselves) must catch.
+CAUGHT_BY_PUBLIC_CHECKS = ["perm_w2_wrong_dim", "ties_compare_columns", "cnn_random_bias"]
 
 
-def public_share(part, ns, monkeypatch) -> float:
-    """Share of the public checks of `part` passed, as a student's `check(part)` reports it."""
-    monkeypatch.setitem(sys.modules, "public_checks", importlib.import_module(f"grader.{A}.public_checks"))
-    return grader.selfcheck.check(part, namespace=ns)
-
-
-@pytest.fixture(scope="module")
-def solution_ns():
-    return namespace_from(solution_path(A))
+solution_ns = solution_fixture(A)
 
 
 def test_solution_full_marks(solution_ns):
-    assert grade_namespace(A, solution_ns) == {p: 1.0 for p in PARTS}
+    assert_solution_full_marks(A, PARTS, solution_ns)
 
 
 def test_release_scores_zero():
-    path = release_path(A)
-    assert path.is_file(), f"{path} is missing: run `nbgrader generate_assignment {A}` first"
-    assert grade_namespace(A, namespace_from(path)) == {p: 0.0 for p in PARTS}
+    assert_release_scores_zero(A, PARTS)
 
 
-@pytest.mark.parametrize("name,part,replace", MUTANTS, ids=[m[0] for m in MUTANTS])
+@pytest.mark.parametrize("name,part,replace", MUTANTS, ids=mutant_ids(MUTANTS))
 def test_mutant_loses_points_on_its_part_only(name, part, replace):
-    scores = grade_namespace(A, namespace_from(solution_path(A), replace=replace))
-    assert scores[part] < 1.0, f"mutant {name} keeps full marks on {part}"
-    others = {p: s for p, s in scores.items() if p != part}
-    assert others == {p: 1.0 for p in others}, f"mutant {name} also costs points elsewhere: {scores}"
+    assert_mutant_costs_only(A, part, replace, name)
 
 
 def test_cpu_only_mutant():
     name, part, replace = CPU_ONLY
-    scores = grade_namespace(A, namespace_from(solution_path(A), replace=replace))
-    others = {p: s for p, s in scores.items() if p != part}
-    assert others == {p: 1.0 for p in others}, scores
-    if torch.cuda.is_available():
-        assert scores[part] < 1.0, "a CPU-only submission must lose the cuda checks"
-    else:
-        assert scores[part] == 1.0, "without CUDA the CPU-only submission is indistinguishable"
+    assert_cpu_only_mutant(A, part, replace, name)
 
 
 def test_public_checks_pass_on_solution(solution_ns, monkeypatch):
-    for part in PARTS:
-        assert public_share(part, solution_ns, monkeypatch) == 1.0, part
+    assert_public_checks_pass(A, PARTS, solution_ns, monkeypatch)
 
 
-@pytest.mark.parametrize("name", ["perm_w2_wrong_dim", "ties_compare_columns", "cnn_random_bias"])
+@pytest.mark.parametrize("name", CAUGHT_BY_PUBLIC_CHECKS)
 def test_public_checks_catch_mutant(name, monkeypatch):
-    _, part, replace = next(m for m in MUTANTS if m[0] == name)
-    ns = namespace_from(solution_path(A), replace=replace)
-    assert public_share(part, ns, monkeypatch) < 1.0
+    assert_public_checks_catch(A, MUTANTS, name, monkeypatch)

@@ -1,0 +1,70 @@
+"""`make release` in both editions, for real: what each contains, and the leak scan that guards it."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import ASSIGNMENTS
+from grader.leaks import scan, solution_lines
+from grader.release import build_release
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dist")
+    for edition in ("student", "instructor"):
+        assert build_release(edition, root) == [], f"{edition} release has leaks"
+    return root
+
+
+def test_student_archives_hold_the_release_and_nothing_else(dist):
+    for a in ASSIGNMENTS:
+        with zipfile.ZipFile(dist / "student" / "exercises" / f"{a}.zip") as z:
+            assert sorted(z.namelist()) == sorted(f"{a}/{n}" for n in (f"{a}.ipynb", "public_checks.py", "selfcheck.py"))
+            assert z.read(f"{a}/{a}.ipynb") == (REPO / "exercises" / a / f"{a}.ipynb").read_bytes()
+
+
+def _page(book: Path) -> str:
+    return (book / "numerical-stability.html").read_text(encoding="utf-8")
+
+
+def test_student_book_has_statements_and_no_solution_text(dist):
+    book = dist / "student" / "book"
+    html = _page(book)
+    assert "练习" in html and "exercise-solution" not in html and "参考答案" not in html
+    for a in ASSIGNMENTS:
+        assert f'href="exercises/{a}.zip"' in html and (book / "exercises" / f"{a}.zip").is_file()
+        assert all(line not in html for line in solution_lines(a))
+    assert scan(book) == [] and scan(dist / "student" / "book-student.zip") == []
+    assert not (dist / "student" / "solutions").exists()
+
+
+def test_instructor_book_folds_the_solutions_and_ships_the_sources(dist):
+    out = dist / "instructor"
+    html = _page(out / "book")
+    assert html.count('<details class="exercise-solution">') == len(ASSIGNMENTS)
+    assert "BEGIN SOLUTION" in html
+    for a in ASSIGNMENTS:
+        assert (out / "solutions" / a / f"{a}.ipynb").read_bytes() == (REPO / "solutions" / a / f"{a}.ipynb").read_bytes()
+
+
+def test_a_planted_leak_makes_make_release_refuse(tmp_path):
+    # plant a line of another assignment's solution into a shipped file, then release for real
+    shipped = REPO / "exercises" / "symmetry" / "public_checks.py"
+    original = shipped.read_bytes()
+    planted = next(l for l in sorted(solution_lines("divergence")) if "\\" not in l and "'" not in l)
+    try:
+        shipped.write_text(original.decode() + "\n" + planted + "\n", encoding="utf-8")
+        run = subprocess.run([sys.executable, "-m", "grader.release", "--edition", "student", "--dist", str(tmp_path)],
+                             cwd=REPO, capture_output=True, text=True, timeout=900)
+    finally:
+        shipped.write_bytes(original)
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "release refused" in run.stdout and "symmetry.zip" in run.stdout and planted[:40] in run.stdout
+    findings = run.stdout.strip().splitlines()[1:]
+    # the archive itself and its copy the book offers for download; nothing else is flagged
+    assert len(findings) == 2 and all("symmetry.zip!symmetry/public_checks.py" in f for f in findings), findings
