@@ -30,7 +30,9 @@ class RichProgress:
 
 def cmd_grade(args) -> int:
     from grader.pipeline import EngineError, grade_course
-    from grader.report import export_csv, generate_feedback, scores, write_instructor_report
+    from grader.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
+                               write_instructor_report)
+    from grader.setup_course import db_url_for
 
     console = Console()
     progress = RichProgress(console)
@@ -52,24 +54,25 @@ def cmd_grade(args) -> int:
         return 2
     progress.stop()
     course = summary.course
-    db_url = f"sqlite:///{course / 'gradebook.db'}"
+    db_url = db_url_for(course)
     export_csv(course, db_url)
     summary.engine_failures += generate_feedback(course, summary.graded) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
     table = Table(title=f"Grades ({course.name}; isolation: {summary.level})")
     table.add_column("student")
-    assignments = sorted({a for a in scores(db_url)})
+    grid = scores(db_url)
+    assignments = sorted(grid)
     for a in assignments:
         table.add_column(a, justify="right")
-    grid = scores(db_url)
     for student in sorted({s for a in grid.values() for s in a}):
         table.add_row(student, *[f"{grid[a][student][0]:g}/{grid[a][student][1]:g}" if student in grid[a] else "-"
                                  for a in assignments])
     console.print(table)
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
-    for line in summary.skipped + summary.engine_failures:
+    problems = problem_lines(load_markers(course), set(summary.graded))
+    for line in summary.skipped + problems + summary.engine_failures:
         console.print("  " + line, markup=False, style="yellow")
     console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
     return 1 if summary.engine_failures else 0

@@ -75,6 +75,18 @@ def failure_rates(markers: dict[str, dict]) -> dict[str, list[tuple[str, int, in
             for a in ran}
 
 
+def problem_lines(markers: dict[str, dict], keys=None) -> list[str]:
+    """Bad input and cells that hung or ended the process, one line each, for ``keys`` (default all)."""
+    lines = []
+    for key, marker in sorted(markers.items()):
+        if keys is not None and key not in keys:
+            continue
+        lines += [f"{key}: {p}" for p in marker.get("problems", [])]
+        lines += [f"{key}: cell {r['index']} {r['status']}: {r['error'][:200]}"
+                  for r in marker.get("runs", {}).values() if r["status"] in ("timeout", "died")]
+    return lines
+
+
 def _histogram_svg(values: list[float], bins: int = 10) -> str:
     counts = [0] * bins
     for v in values:
@@ -106,11 +118,7 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
         parts.append("<table><tr><th>check</th><th>failed</th><th>rate</th></tr>" + "".join(
             f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td></tr>"
             for n, f, r in rates.get(a, [])) + "</table>")
-    lines = list(summary.skipped) + list(summary.engine_failures)
-    for key, marker in sorted(markers.items()):
-        lines += [f"{key}: {p}" for p in marker.get("problems", [])]
-        lines += [f"{key}: cell {r['index']} {r['status']}: {r['error'][:200]}"
-                  for r in marker.get("runs", {}).values() if r["status"] in ("timeout", "died")]
+    lines = list(summary.skipped) + list(summary.engine_failures) + problem_lines(markers)
     parts.append("<h2>Problems</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
     out = Path(course) / "report.html"
     out.write_text("<!doctype html><meta charset=utf-8><title>Grading report</title>"
