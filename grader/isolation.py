@@ -56,23 +56,26 @@ def _mount(src: str, target: str, fstype: str | None, flags: int, data: str | No
 def enter_namespaces(hide: list[str], keep: list[str], limits: Limits) -> str:
     """Root only: new mount and network namespaces; hide course paths; return a private tmpfs cwd.
 
-    ``keep`` are paths under a hidden one that must stay readable (the venv the process runs from).
+    ``keep`` are paths that must stay readable even under a hidden one or under /tmp (the venv the
+    process runs from, which may well live in /tmp).  They are held open before anything is covered
+    and bound back last.
     """
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     held = {p: os.open(p, os.O_PATH) for p in keep if os.path.exists(p)}
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.tmp_bytes},mode=1777")
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
         elif os.path.exists(path):
             _mount("/dev/null", path, None, MS_BIND)
     for path, fd in held.items():
-        if not os.path.exists(path):
-            os.makedirs(path, exist_ok=True)
+        os.makedirs(path, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
-    work = "/tmp"
-    _mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.tmp_bytes},mode=1777")
+    work = "/tmp/work"
+    os.makedirs(work, mode=0o1777, exist_ok=True)
+    os.chmod(work, 0o1777)
     return work
 
 

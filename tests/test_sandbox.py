@@ -149,3 +149,17 @@ def test_the_zygote_never_runs_a_torch_op(ctx, place):
     with open(f"/proc/{zygote_pid()}/status") as f:
         threads = int(next(l for l in f if l.startswith("Threads:")).split()[1])
     assert threads == 1, "the zygote started threads: something ran a torch op in it"
+
+
+def test_kept_paths_stay_readable_even_under_tmp(ctx, place, tmp_path):
+    # CI clones the repo, venv included, under /tmp: the private /tmp must not swallow it
+    kept = tmp_path / "venv-like"
+    kept.mkdir()
+    (kept / "marker.txt").write_text("still here")
+    place.keep = place.keep + [str(kept)]
+    box = Sandbox(ctx, [(0, f"TEXT = open({str(kept / 'marker.txt')!r}).read()")], place)
+    box.start()
+    try:
+        assert SandboxStudent(box).get("TEXT") == "still here"
+    finally:
+        box.close()
