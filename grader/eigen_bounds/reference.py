@@ -13,6 +13,15 @@ import torch
 EULER_GAMMA = 0.57721566490153286060651209008240243
 
 
+def checked_tensor(value, name, shape, device) -> torch.Tensor:
+    """The student's tensor after checking type, shape, device and dtype, as float64 on the CPU."""
+    assert isinstance(value, torch.Tensor), f"{name} should be a torch.Tensor, got {type(value).__name__}"
+    assert tuple(value.shape) == tuple(shape), f"{name}: expected shape {tuple(shape)}, got {tuple(value.shape)}"
+    assert value.device.type == device.type, f"{name}: expected on {device.type}, got {value.device}"
+    assert value.is_floating_point(), f"{name}: expected a real floating tensor, got {value.dtype}"
+    return value.detach().cpu().double()
+
+
 def close(actual: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float, what: str) -> None:
     """|actual - expected| <= atol + rtol |expected| elementwise (no torch.testing: its import is slow)."""
     actual = actual.detach().cpu().double().reshape(-1)

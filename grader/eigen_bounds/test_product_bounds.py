@@ -4,14 +4,6 @@ import torch
 from grader.eigen_bounds import reference as R
 
 
-def _tensor(value, name, shape, device):
-    assert isinstance(value, torch.Tensor), f"{name} should be a torch.Tensor, got {type(value).__name__}"
-    assert tuple(value.shape) == tuple(shape), f"{name}: expected shape {tuple(shape)}, got {tuple(value.shape)}"
-    assert value.device.type == device.type, f"{name}: expected on {device.type}, got {value.device}"
-    assert value.is_floating_point(), f"{name}: expected a real floating tensor, got {value.dtype}"
-    return value.detach().cpu().double()
-
-
 def _dims(rng, lo=1, hi=7):
     return [int(x) for x in torch.randint(lo, hi + 1, (3,), generator=rng)]
 
@@ -38,14 +30,14 @@ def _scale(A, B):
 
 def test_singular_value_bounds_match_reference(student, device, rng):
     for A, B in _cases(rng):
-        U = _tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
+        U = R.checked_tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
                     f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}", (min(A.shape[0], B.shape[1]),), device)
         R.close(U, R.singular_value_bounds(A, B), rtol=1e-7, atol=1e-11 * _scale(A, B), what=f"singular_value_bounds wrong for A {tuple(A.shape)}, B {tuple(B.shape)}")
 
 
 def test_singular_value_bounds_hold(student, device, rng):
     for A, B in _cases(rng):
-        U = _tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
+        U = R.checked_tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
                     "singular_value_bounds", (min(A.shape[0], B.shape[1]),), device)
         s = torch.linalg.svdvals(A @ B)
         tol = 1e-10 * _scale(A, B)
@@ -56,7 +48,7 @@ def test_singular_value_bounds_hold(student, device, rng):
 
 def test_spectral_radius_bound(student, device, rng):
     for A, B in _cases(rng):
-        got = _tensor(student.call("spectral_radius_bound", A.to(device), B.to(device)), "spectral_radius_bound", (), device)
+        got = R.checked_tensor(student.call("spectral_radius_bound", A.to(device), B.to(device)), "spectral_radius_bound", (), device)
         R.close(got, R.spectral_bound(A, B), rtol=1e-9, atol=1e-12, what=f"spectral_radius_bound != ||A||_2 ||B||_2 for A {tuple(A.shape)}")
         P = A @ B
         assert torch.linalg.matrix_norm(P, 2) <= got * (1 + 1e-9), "||AB||_2 exceeds spectral_radius_bound"
@@ -75,7 +67,7 @@ def test_condition_bound(student, device, rng):
         (R.nearly_singular(rng, m + 2, k, smallest=1e-4), R.gaussian(rng, k, p)),
     ]
     for A, B in cases:
-        got = _tensor(student.call("condition_bound", A.to(device), B.to(device)), "condition_bound", (), device)
+        got = R.checked_tensor(student.call("condition_bound", A.to(device), B.to(device)), "condition_bound", (), device)
         want = R.condition_bound(A, B)
         R.close(got, want, rtol=1e-6, atol=0.0, what=f"condition_bound != kappa(A) kappa(B) for A {tuple(A.shape)}, B {tuple(B.shape)}")
         assert R.condition_number(A @ B) <= got * (1 + 1e-3), "kappa(AB) exceeds condition_bound"

@@ -4,14 +4,6 @@ import torch
 from grader.eigen_bounds import reference as R
 
 
-def _tensor(value, name, shape, device):
-    assert isinstance(value, torch.Tensor), f"{name} should be a torch.Tensor, got {type(value).__name__}"
-    assert tuple(value.shape) == tuple(shape), f"{name}: expected shape {tuple(shape)}, got {tuple(value.shape)}"
-    assert value.device.type == device.type, f"{name}: expected on {device.type}, got {value.device}"
-    assert value.is_floating_point(), f"{name}: expected a real floating tensor, got {value.dtype}"
-    return value.detach().cpu().double()
-
-
 def _pair(result, name):
     assert isinstance(result, (tuple, list)) and len(result) == 2, f"{name} should return a pair (lo, hi)"
     return result
@@ -33,8 +25,8 @@ def _cases(rng):
 def test_bounds_match_reference(student, device, rng):
     for A, B in _cases(rng):
         lo, hi = _pair(student.call("psd_product_eigen_bounds", A.to(device), B.to(device)), "psd_product_eigen_bounds")
-        lo = _tensor(lo, "lo", (), device)
-        hi = _tensor(hi, "hi", (), device)
+        lo = R.checked_tensor(lo, "lo", (), device)
+        hi = R.checked_tensor(hi, "hi", (), device)
         want_lo, want_hi = R.psd_bounds(A, B)
         scale = want_hi.item()
         R.close(lo, want_lo, rtol=1e-7, atol=1e-12 * scale, what=f"lo is wrong (n={len(A)})")
@@ -44,7 +36,7 @@ def test_bounds_match_reference(student, device, rng):
 def test_true_eigenvalues_inside_bounds(student, device, rng):
     for A, B in _cases(rng):
         lo, hi = _pair(student.call("psd_product_eigen_bounds", A.to(device), B.to(device)), "psd_product_eigen_bounds")
-        lo, hi = _tensor(lo, "lo", (), device), _tensor(hi, "hi", (), device)
+        lo, hi = R.checked_tensor(lo, "lo", (), device), R.checked_tensor(hi, "hi", (), device)
         w = R.psd_product_eigenvalues(A, B)
         tol = 1e-10 * max(hi.abs().item(), 1.0)
         assert lo <= hi + tol, "lo > hi"
@@ -53,7 +45,7 @@ def test_true_eigenvalues_inside_bounds(student, device, rng):
 
 def test_product_eigenvalues(student, device, rng):
     for A, B in _cases(rng):
-        w = _tensor(student.call("psd_product_eigenvalues", A.to(device), B.to(device)),
+        w = R.checked_tensor(student.call("psd_product_eigenvalues", A.to(device), B.to(device)),
                     "psd_product_eigenvalues", (len(A),), device)
         want = R.psd_product_eigenvalues(A, B)
         scale = want.abs().max().item()
