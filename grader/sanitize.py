@@ -27,6 +27,15 @@ def nbgrader_resources(sub: Submission, db_url: str) -> dict:
                          "student": sub.student}}
 
 
+def _drop_emptied_metadata(nb, resources):
+    """DeduplicateIds empties the nbgrader metadata of earlier copies, which the later steps then
+    index by grade_id and crash on; without the key such a copy is an ordinary cell."""
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", None) == {}:
+            del cell.metadata["nbgrader"]
+    return nb, resources
+
+
 def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
     """``known_ids`` are the assignment's grade ids in the gradebook, to spot a notebook of another one."""
     if sub.notebook is None:
@@ -42,16 +51,16 @@ def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
                         "is this the notebook of another assignment?")
     duplicates = sorted({i for i in ids if i and ids.count(i) > 1})
     if duplicates:
-        problems.append(f"{sub.notebook}: duplicated cells {', '.join(duplicates)}; the first copy is graded")
+        problems.append(f"{sub.notebook}: duplicated cells {', '.join(duplicates)}; the last copy is kept")
     missing = sorted(known_ids - set(ids))
     if missing:
         problems.append(f"{sub.notebook}: deleted cells {', '.join(missing)} restored from the assignment")
     resources = nbgrader_resources(sub, db_url)
-    steps = [ClearOutput(), DeduplicateIds(), OverwriteKernelspec(), OverwriteCells(add_missing_cells=True),
-             CheckCellMetadata()]
+    steps = [ClearOutput(), DeduplicateIds(), _drop_emptied_metadata, OverwriteKernelspec(),
+             OverwriteCells(add_missing_cells=True), CheckCellMetadata()]
     try:
         for step in steps:
-            nb, resources = step.preprocess(nb, resources)
+            nb, resources = step.preprocess(nb, resources) if hasattr(step, "preprocess") else step(nb, resources)
     except Exception as exc:  # nbgrader raises plain exceptions for bad metadata; the message says which cell
         return Sanitized(None, problems=problems + [f"{sub.notebook}: {type(exc).__name__}: {str(exc)[:300]}; scored 0"])
     return Sanitized(nb, graded_parts(nb), student_code(nb), problems)

@@ -147,3 +147,39 @@ def test_kill_minus_9_then_rerun_loses_and_doubles_nothing(tmp_path):
     grade_course(clean, demo=True, workers=2, seed=3, limits=LIMITS)
     for a in ASSIGNMENTS:
         assert auto_scores(db_url, a) == pytest.approx(auto_scores(db_url_for(clean), a))
+
+
+def test_bad_notebooks_become_problem_lines_and_grades(demo, tmp_path):
+    """Deleted and duplicated test cells, and a notebook of another assignment: graded, and said so."""
+    from grader.collect import Submission
+    from grader.sanitize import sanitize
+    from grader.cells import graded_parts, nbgrader_meta
+
+    course, _ = demo
+    db_url = db_url_for(course)
+    with Gradebook(db_url) as gb:
+        known = {c.name for c in gb.find_notebook("divergence", "divergence").grade_cells}
+    release = load_notebook(REPO / "exercises" / "divergence" / "divergence.ipynb")
+    tests = [i for i, c in enumerate(release.cells) if nbgrader_meta(c).get("grade") and c.cell_type == "code"]
+
+    def sub(name, nb, assignment="divergence"):
+        path = tmp_path / name / f"{assignment}.ipynb"
+        path.parent.mkdir()
+        nbformat.write(nb, path)
+        return Submission(name, assignment, path.parent, path)
+
+    deleted = nbformat.from_dict(release)
+    del deleted.cells[tests[0]]
+    clean = sanitize(sub("deleted", deleted), db_url, known)
+    assert "restored from the assignment" in " ".join(clean.problems)
+    assert sorted(clean.parts) == sorted(graded_parts(release))  # the deleted cell is back, at the end
+
+    doubled = nbformat.from_dict(release)
+    doubled.cells.insert(tests[0], nbformat.from_dict(release.cells[tests[0]]))
+    clean = sanitize(sub("doubled", doubled), db_url, known)
+    assert "duplicated cells" in " ".join(clean.problems)
+    assert len(clean.parts) == len(graded_parts(release))
+
+    other = load_notebook(REPO / "exercises" / "symmetry" / "symmetry.ipynb")
+    clean = sanitize(sub("other", other), db_url, known)
+    assert "another assignment" in " ".join(clean.problems)
