@@ -1,0 +1,24 @@
+"""`nbgrader validate` passes on every solution notebook, next to the files its release ships with."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import ASSIGNMENTS
+from grader.release import public_files
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_nbgrader_validate_passes(assignment, tmp_path):
+    shutil.copyfile(REPO / "solutions" / assignment / f"{assignment}.ipynb", tmp_path / f"{assignment}.ipynb")
+    for name, src in public_files(assignment).items():
+        shutil.copyfile(src, tmp_path / name)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    run = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "validate", f"{assignment}.ipynb"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert "Success! Your notebook passes all the tests." in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
