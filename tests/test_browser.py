@@ -14,6 +14,8 @@ import functools
 import http.server
 import json
 import shutil
+import os
+import signal
 import subprocess
 import tempfile
 import threading
@@ -139,7 +141,8 @@ class Page:
 @pytest.fixture(scope="module")
 def browser():
     exe = chromium_path()
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+    # chromium's helper processes may still write to the profile while it is removed
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
              "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
@@ -147,7 +150,7 @@ def browser():
              "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
              f"--user-data-dir={profile}", "--remote-debugging-port=0",
              "--remote-debugging-address=127.0.0.1", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
             ws_url, lines = None, []
             deadline = time.monotonic() + 60
@@ -172,11 +175,11 @@ def browser():
             yield page
             devtools.close()
         finally:
-            proc.terminate()
+            os.killpg(proc.pid, signal.SIGTERM)  # the browser and all its helper processes
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
