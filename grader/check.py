@@ -20,6 +20,10 @@ class UnknownPart(LookupError):
     pass
 
 
+class CheckSessionError(RuntimeError):
+    """pytest itself failed (internal or usage error): never a student's score of 0."""
+
+
 @dataclass
 class PartResult:
     assignment: str
@@ -52,17 +56,29 @@ def check_files(assignment: str, parts: list[str]) -> list[Path]:
     return files + [folder / PUBLIC_FILE]
 
 
-def run_parts(assignment: str, parts: list[str], student, seed: int) -> dict[str, PartResult]:
-    """Run the checks of ``parts``; every collected test is one unit of its part's partial credit."""
+def run_parts(assignment: str, parts: list[str], student, seed: int, timing: dict | None = None) -> dict[str, PartResult]:
+    """Run the checks of ``parts``; every collected test is one unit of its part's partial credit.
+
+    ``timing``, when given, receives ``checks``: seconds spent inside the check functions.
+    """
     plugin = PartsPlugin(student=student, parts=list(parts), seed=seed)
     args = [str(p) for p in check_files(assignment, parts)]
     # no:unraisableexception: its gc.collect per test was half the cost of a grading session
     args += ["-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--import-mode=importlib", "--no-header",
+             # plugins a grading session never uses cost time at every session; output is redirected below
+             "--capture=no", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:stepwise",
+             "-p", "no:logging", "-p", "no:faulthandler", "-p", "no:legacypath",
              "-o", f"python_files=test_*.py {PUBLIC_FILE}", "-o", "python_functions=test_* check_*",
              "--rootdir", str(CHECKS_ROOT), "-c", "/dev/null"]
     # Both streams: under nbgrader any stderr output zeroes the cell, and student warnings land there.
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        pytest.main(args, plugins=[plugin])
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        status = pytest.main(args, plugins=[plugin])
+    if timing is not None:
+        timing["checks"] = plugin.check_seconds
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise CheckSessionError(f"checks of {assignment} ({', '.join(parts)}) did not run: pytest exit {status}\n"
+                                + log.getvalue()[-3000:])
     return {part: PartResult(assignment, part, [o for o in plugin.outcomes if o.part == part], seed)
             for part in parts}
 

@@ -7,11 +7,14 @@ the child restarted, so the honest parts of a hostile notebook still get graded.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
 import socket
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 
 import torch
@@ -53,6 +56,18 @@ def zygote_pid() -> int | None:
     return getattr(forkserver._forkserver, "_forkserver_pid", None)
 
 
+@contextlib.contextmanager
+def bare_main():
+    """multiprocessing makes each child re-import the parent's ``__main__`` (for `make bench` that pulls
+    in nbgrader: seconds per child); the sandbox child needs nothing from it."""
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
+
+
 class Sandbox:
     """One submission's student process, as seen from the checker."""
 
@@ -76,7 +91,8 @@ class Sandbox:
                    "level": self.place.level, "hide": self.place.hide, "keep": self.place.keep,
                    "workdir": self.place.workdir, "limits": dataclasses.asdict(self.place.limits)}
             self.proc = self.ctx.Process(target=sandbox.main, args=(child, job), daemon=True)
-            self.proc.start()
+            with bare_main():
+                self.proc.start()
             child.close()
             self.sock = parent
             culprit = self._follow_cells()

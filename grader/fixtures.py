@@ -6,6 +6,7 @@ seeds, devices) stays here.  One instance grades some parts of one submission in
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class PartsPlugin:
     parts: list[str]
     seed: int
     outcomes: list[Outcome] = field(default_factory=list)
+    check_seconds: float = 0.0  # time inside check bodies: the grading's own compute, not overhead
 
     @pytest.fixture(name="student")
     def _student(self):
@@ -70,11 +72,19 @@ class PartsPlugin:
     def pytest_collection_modifyitems(self, config, items):
         keep, drop = [], []
         for item in items:
-            part = part_of(Path(str(item.fspath)), getattr(item, "originalname", item.name))
+            part = part_of(Path(item.path), getattr(item, "originalname", item.name))
             (keep if part in self.parts else drop).append(item)
         items[:] = keep
         if drop:
             config.hook.pytest_deselected(items=drop)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem):
+        started = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            self.check_seconds += time.perf_counter() - started
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):

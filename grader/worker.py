@@ -49,14 +49,18 @@ def grade_one(job: dict) -> dict:
     box = Sandbox(_state["ctx"], job["cells"], _state["place"])
     try:
         runs = box.start()
-        results = run_parts(job["assignment"], [p for p, _ in job["parts"]], SandboxStudent(box), job["seed"])
+        cells_seconds = box.busy
+        spent: dict = {}
+        results = run_parts(job["assignment"], [p for p, _ in job["parts"]], SandboxStudent(box), job["seed"], spent)
     finally:
         box.close()
     return {
         "key": job["key"],
         "level": _state["place"].level,
         "runs": {str(i): vars(r) for i, r in runs.items()},
-        "timing": {"wall": time.perf_counter() - started, "student": box.busy, "child_peak_rss": box.peak_rss,
+        # compute = the notebook's cells + the check bodies (student calls included); the rest is overhead
+        "timing": {"wall": time.perf_counter() - started, "compute": cells_seconds + spent.get("checks", 0.0),
+                   "child_peak_rss": box.peak_rss,
                    "worker_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024},
         "parts": {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": report_lines(r),
                       "outcomes": [vars(o) for o in r.outcomes]} for p, r in results.items()},
