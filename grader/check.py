@@ -44,6 +44,13 @@ class PartResult:
         """Partial credit: the share of checks that passed (0 when nothing could run)."""
         return self.passed / self.total if self.total else 0.0
 
+    def report(self) -> str:
+        """What the test cell shows: the count, then one line per failed check."""
+        lines = [f"[{self.assignment}/{self.part}] {self.passed}/{self.total} checks passed (seed {self.seed})"]
+        lines += [f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400]
+                  for o in self.outcomes if not o.passed]
+        return "\n".join(lines) + "\n"
+
 
 def check_files(assignment: str, parts: list[str]) -> list[Path]:
     folder = CHECKS_ROOT / assignment

@@ -18,16 +18,9 @@ def grading_seed() -> int:
     return int(os.environ.get("GRADER_SEED") or secrets.randbits(31))
 
 
-def print_result(result) -> None:
-    print(f"[{result.assignment}/{result.part}] {result.passed}/{result.total} checks passed (seed {result.seed})")
-    for o in result.outcomes:
-        if not o.passed:
-            print(f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}")
-
-
 def grade(assignment: str, part: str, points: float, namespace: dict | None = None) -> float:
     """Grade one part in this kernel; returns points earned, which nbgrader reads as partial credit."""
     ns = namespace if namespace is not None else vars(sys.modules["__main__"])
     result = run_part(assignment, part, LocalStudent(ns), grading_seed())
-    print_result(result)
+    print(result.report(), end="")
     return round(result.score * points, 4)

@@ -36,13 +36,6 @@ def init(slot_counter, course: str, limits: dict | None) -> None:
     Path(_state["place"].workdir).mkdir(parents=True, exist_ok=True)
 
 
-def report_lines(result) -> str:
-    lines = [f"[{result.part}] {result.passed}/{result.total} checks passed"]
-    lines += [f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400]
-              for o in result.outcomes if not o.passed]
-    return "\n".join(lines) + "\n"
-
-
 def grade_one(job: dict) -> dict:
     """Execute a submission's cells in a sandbox, then run its parts' checks against it."""
     started = time.perf_counter()
@@ -62,6 +55,6 @@ def grade_one(job: dict) -> dict:
         "timing": {"wall": time.perf_counter() - started, "compute": cells_seconds + spent.get("checks", 0.0),
                    "child_peak_rss": box.peak_rss,
                    "worker_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024},
-        "parts": {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": report_lines(r),
+        "parts": {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": r.report(),
                       "outcomes": [vars(o) for o in r.outcomes]} for p, r in results.items()},
     }
