@@ -1,7 +1,8 @@
 """The pytest plugin that hands hidden checks what they need: ``student``, ``device``, ``rng``.
 
 Checks name these as arguments; the machinery behind them (in-kernel namespace or sandbox pipe,
-seeds, devices) stays here.  One instance grades some parts of one submission in one pytest session.
+seeds, devices) stays here.  One instance serves one pytest session: a single submission's parts (``run_parts``), or a worker's
+stream of submissions (``CheckSession``), handed to it by ``begin``.
 """
 from __future__ import annotations
 
@@ -35,11 +36,19 @@ def part_of(path: Path, name: str) -> str | None:
 
 @dataclass
 class PartsPlugin:
-    student: object
-    parts: list[str]
-    seed: int
+    student: object = None
+    parts: list[str] | None = None  # None: collect every part (a session that serves many submissions)
+    seed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
     check_seconds: float = 0.0  # time inside check bodies: the grading's own compute, not overhead
+
+    def begin(self, student, parts: list[str], seed: int) -> None:
+        """Start grading another submission in the same session."""
+        self.student, self.parts, self.seed = student, list(parts), seed
+        self.outcomes, self.check_seconds = [], 0.0
+
+    def wanted(self, item) -> bool:
+        return part_of(Path(item.path), getattr(item, "originalname", item.name)) in self.parts
 
     @pytest.fixture(name="student")
     def _student(self):
@@ -70,10 +79,11 @@ class PartsPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config, items):
+        if self.parts is None:
+            return
         keep, drop = [], []
         for item in items:
-            part = part_of(Path(item.path), getattr(item, "originalname", item.name))
-            (keep if part in self.parts else drop).append(item)
+            (keep if self.wanted(item) else drop).append(item)
         items[:] = keep
         if drop:
             config.hook.pytest_deselected(items=drop)

@@ -9,6 +9,7 @@ import hashlib
 import multiprocessing
 import os
 import secrets
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,35 +78,43 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
         if not force and marker and marker.get("fingerprint") == fp:
             summary.unchanged.append(sub.key)
         else:
-            due.append((sub, fp, sanitize(sub, db_url, known[sub.assignment])))
-
-    jobs = {sub.key: {"key": sub.key, "assignment": sub.assignment, "cells": clean.cells, "parts": clean.parts,
-                      "seed": summary.seed} for sub, _, clean in due if clean.nb is not None}
+            due.append((sub, fp))
     if progress:
         progress.start(len(due))
-    for sub, fp, clean in due:  # nothing to run: recorded at once
-        if sub.key not in jobs:
-            record(course, db_url, sub, clean, None, fp, config)
-            summary.graded.append(sub.key)
-            progress and progress.advance(sub.key)
-    if jobs:
-        by_key = {sub.key: (sub, fp, clean) for sub, fp, clean in due}
-        ctx = multiprocessing.get_context("spawn")
-        slots = ctx.Value("i", 0)
-        n = min(workers or default_workers(), len(jobs))
-        with ProcessPoolExecutor(n, mp_context=ctx, initializer=worker.init,
-                                 initargs=(slots, str(course), limits)) as pool:
-            futures = {pool.submit(worker.grade_one, job): key for key, job in jobs.items()}
-            for fut in as_completed(futures):
-                key = futures[fut]
-                sub, fp, clean = by_key[key]
-                try:
-                    graded = fut.result()
-                except Exception as exc:  # the engine failed on this one: say so, record nothing
-                    summary.engine_failures.append(f"{key}: {type(exc).__name__}: {exc}")
-                else:
-                    record(course, db_url, sub, clean, graded, fp, config)
-                    summary.graded.append(key)
-                    summary.timings[key] = graded["timing"]
-                progress and progress.advance(key)
+    if not due:
+        return summary
+
+    def done(sub, fp, clean, graded, prepared: float = 0.0) -> None:
+        started = time.thread_time()  # CPU time: the workers share the cores with this thread
+        record(course, db_url, sub, clean, graded, fp, config)
+        summary.graded.append(sub.key)
+        if graded is not None:  # this process's share of the notebook: sanitize before, record after
+            summary.timings[sub.key] = dict(graded["timing"], main=prepared + time.thread_time() - started)
+        progress and progress.advance(sub.key)
+
+    ctx = multiprocessing.get_context("spawn")
+    slots = ctx.Value("i", 0)
+    n = min(workers or default_workers(), len(due))
+    with ProcessPoolExecutor(n, mp_context=ctx, initializer=worker.init,
+                             initargs=(slots, str(course), limits)) as pool:
+        # Each submit may start a worker: they warm up (torch, checks, zygote) while the rest is sanitized.
+        futures = {}
+        for sub, fp in due:
+            started = time.thread_time()
+            clean = sanitize(sub, db_url, known[sub.assignment])
+            if clean.nb is None:  # nothing to run: recorded at once
+                done(sub, fp, clean, None)
+                continue
+            job = {"key": sub.key, "assignment": sub.assignment, "cells": clean.cells, "parts": clean.parts,
+                   "seed": summary.seed}
+            futures[pool.submit(worker.grade_one, job)] = (sub, fp, clean, time.thread_time() - started)
+        for fut in as_completed(futures):
+            sub, fp, clean, prepared = futures[fut]
+            try:
+                graded = fut.result()
+            except Exception as exc:  # the engine failed on this one: say so, record nothing
+                summary.engine_failures.append(f"{sub.key}: {type(exc).__name__}: {exc}")
+                progress and progress.advance(sub.key)
+            else:
+                done(sub, fp, clean, graded, prepared)
     return summary

@@ -1,8 +1,8 @@
 """The CUDA path of `make grade`, for a machine with a GPU: run as `python3 tests/cuda_smoke.py`.
 
-It needs only torch and pytest (a GPU image may lack nbgrader): each solution notebook's cells run in
-sandboxed children forked from the zygote, every part is checked on cpu and cuda through the wire,
-and a CPU-only mutant must lose its cuda checks.  Prints one line per assignment and exits non-zero
+It needs only torch and pytest (a GPU image may lack nbgrader): as in a grading worker, each solution
+notebook's cells run in sandboxed children forked from the warm zygote, every part is checked on cpu
+and cuda through the wire in one long pytest session, and a CPU-only mutant must lose its cuda checks.  Prints one line per assignment and exits non-zero
 on any surprise.  Not collected by pytest: CI has no GPU.
 """
 import json
@@ -17,8 +17,8 @@ sys.path.insert(0, str(REPO))
 import torch  # noqa: E402
 
 from grader import ASSIGNMENTS, isolation  # noqa: E402
-from grader.check import run_parts  # noqa: E402
-from grader.execute import Placement, Sandbox, SandboxStudent, zygote_context, zygote_pid  # noqa: E402
+from grader.check import CheckSession  # noqa: E402
+from grader.execute import Placement, Sandbox, SandboxStudent, warm_zygote, zygote_context, zygote_pid  # noqa: E402
 from grader.selfcheck import is_autograded_test, runnable_source  # noqa: E402
 
 # assignment -> (exact snippet, CPU-only replacement, part that must lose its cuda checks)
@@ -39,13 +39,13 @@ def cells_and_parts(assignment, replace=None):
     return cells, parts
 
 
-def grade(ctx, place, assignment, replace=None):
+def grade(ctx, place, checks, assignment, replace=None):
     cells, parts = cells_and_parts(assignment, replace)
     box = Sandbox(ctx, cells, place)
     t = time.perf_counter()
     try:
         runs = box.start()
-        results = run_parts(assignment, parts, SandboxStudent(box), seed=int(time.time()))
+        results = checks.run_parts(assignment, parts, SandboxStudent(box), seed=int(time.time()))
     finally:
         box.close()
     return runs, results, time.perf_counter() - t
@@ -54,6 +54,11 @@ def grade(ctx, place, assignment, replace=None):
 def main():
     assert torch.cuda.is_available(), "no CUDA here"
     ctx = zygote_context()
+    started = time.perf_counter()
+    warm_zygote(ctx).join()
+    checks = CheckSession(ASSIGNMENTS)
+    checks.start()
+    print(f"zygote and checks session ready in {time.perf_counter() - started:.1f} s")
     work = Path("/tmp/numstab-cuda")
     work.mkdir(exist_ok=True)
     level = os.environ.get("LEVEL") or isolation.level()
@@ -62,7 +67,7 @@ def main():
     ok = True
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, isolation {level}")
     for a in ASSIGNMENTS:
-        runs, results, secs = grade(ctx, place, a)
+        runs, results, secs = grade(ctx, place, checks, a)
         bad_cells = {i: r.error[:120] for i, r in runs.items() if r.status != "ok"}
         cuda = sum("[cuda]" in o.nodeid for r in results.values() for o in r.outcomes)
         failed = [o.nodeid + " " + o.message[:150] for r in results.values() for o in r.outcomes if not o.passed]
@@ -72,7 +77,7 @@ def main():
             print("   FAILED", f)
         ok &= not failed and not bad_cells and cuda > 0
     for a, (old, new, part) in CPU_ONLY.items():
-        _, results, _ = grade(ctx, place, a, (old, new))
+        _, results, _ = grade(ctx, place, checks, a, (old, new))
         lost = [o.nodeid for o in results[part].outcomes if not o.passed]
         others = [o.nodeid for p, r in results.items() if p != part for o in r.outcomes if not o.passed]
         print(f"CPU-only mutant of {a}: {part} lost {len(lost)} checks (all cuda: {all('cuda' in n for n in lost)}), "

@@ -1,4 +1,4 @@
-"""check: one pytest session per submission; parts scored by share; a broken session is never a 0."""
+"""check: parts scored by share, in a session of their own or a worker's long one; a broken session is never a 0."""
 import pytest
 
 import grader.check as check
@@ -26,4 +26,70 @@ def test_a_check_module_that_cannot_be_collected_raises_instead_of_scoring_zero(
     (tmp_path / "demo" / "public_checks.py").write_text("")
     monkeypatch.setattr(check, "CHECKS_ROOT", tmp_path)
     with pytest.raises(check.CheckSessionError, match="did not run"):
+        check.run_parts("demo", ["part"], LocalStudent({}), 1)
+
+
+# -- CheckSession: one pytest session per worker, fed submission after submission ------------------------------
+
+def test_a_long_session_grades_each_submission_as_a_session_of_its_own_would():
+    from support import grade_namespace, namespace_from, release_path, solution_path  # noqa: F401
+    from grader.cells import graded_parts, load_notebook
+
+    parts = [p for p, _ in graded_parts(load_notebook(solution_path("eigen_bounds")))]
+    solved, blank = namespace_from(solution_path("eigen_bounds")), namespace_from(release_path("eigen_bounds"))
+    session = check.CheckSession(["eigen_bounds", "divergence"])
+    session.start()
+    try:
+        # alternating students: a fixture or state left over from one would show in the next one's score
+        for ns in (solved, blank, solved):
+            timing = {}
+            kept = session.run_parts("eigen_bounds", parts, LocalStudent(ns), 7, timing)
+            alone = check.run_parts("eigen_bounds", parts, LocalStudent(ns), 7)
+            assert {p: (r.passed, r.total) for p, r in kept.items()} == {p: (r.passed, r.total) for p, r in alone.items()}
+            assert timing["checks"] > 0
+        assert all(r.score == 0 for r in session.run_parts("eigen_bounds", parts, LocalStudent(blank), 7).values())
+        assert all(r.score == 1 for r in session.run_parts("eigen_bounds", parts, LocalStudent(solved), 7).values())
+    finally:
+        session.close()
+    assert not session.thread.is_alive()
+
+
+def test_a_session_only_runs_the_parts_asked_for_and_refuses_unknown_ones():
+    session = check.CheckSession(["eigen_bounds"])
+    try:
+        results = session.run_parts("eigen_bounds", ["psd_bounds"], LocalStudent({}), 1)
+        assert set(results) == {"psd_bounds"}
+        assert results["psd_bounds"].total > 0
+        assert all(o.part == "psd_bounds" for o in results["psd_bounds"].outcomes)
+        with pytest.raises(check.UnknownPart, match="nope"):
+            session.run_parts("eigen_bounds", ["nope"], LocalStudent({}), 1)
+    finally:
+        session.close()
+
+
+def test_starting_a_session_gives_the_process_its_streams_back(capsys):
+    import sys
+    before = sys.stdout, sys.stderr
+    session = check.CheckSession(["eigen_bounds"])
+    session.start()
+    try:
+        assert (sys.stdout, sys.stderr) == before
+        session.run_parts("eigen_bounds", ["psd_bounds"], LocalStudent({}), 1)
+        assert (sys.stdout, sys.stderr) == before
+    finally:
+        session.close()
+    assert capsys.readouterr().out == "", "pytest's own report must not reach the worker's stdout"
+
+
+def test_a_session_whose_checks_cannot_be_collected_raises_on_every_job(tmp_path, monkeypatch):
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "test_part.py").write_text("def test_x(student):\n    assert (\n")
+    (tmp_path / "demo" / "public_checks.py").write_text("")
+    monkeypatch.setattr(check, "CHECKS_ROOT", tmp_path)
+    session = check.CheckSession(["demo"])
+    # once the import has failed, pytest finds the module in sys.modules and collects it as empty
+    for _ in range(2):
+        with pytest.raises(check.CheckSessionError, match="session ended|were collected"):
+            session.run_parts("demo", ["part"], LocalStudent({}), 1)
+    with pytest.raises(check.CheckSessionError):
         check.run_parts("demo", ["part"], LocalStudent({}), 1)
