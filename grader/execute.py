@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import threading
 import time
 import types
 from dataclasses import dataclass, field
@@ -68,23 +69,43 @@ def zygote_pid() -> int | None:
     return getattr(forkserver._forkserver, "_forkserver_pid", None)
 
 
+_MAIN_SWAP = threading.Lock()  # a worker starts children from two threads (see grader/worker.py)
+
+
 @contextlib.contextmanager
 def bare_main():
     """multiprocessing makes each child re-import the parent's ``__main__`` (for `make bench` that pulls
-    in nbgrader: seconds per child); the sandbox child needs nothing from it."""
-    real = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = real
+    in nbgrader: seconds per child); neither sandbox children nor grading workers need anything from it."""
+    with _MAIN_SWAP:
+        real = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = real
+
+
+def spawn_child(ctx, place: Placement, cuda: bool):
+    """Fork a student process from the zygote; it isolates itself, then waits for its cells.
+
+    Returns ``(process, socket)``.  A worker forks the next one ahead of time, while it grades.
+    """
+    parent, child = socket.socketpair()
+    setup = {"slot": place.slot, "cuda": cuda, "level": place.level, "hide": place.hide, "keep": place.keep,
+             "workdir": place.workdir, "limits": dataclasses.asdict(place.limits)}
+    proc = ctx.Process(target=sandbox.main, args=(child, setup), daemon=True)
+    with bare_main():
+        proc.start()
+    child.close()
+    return proc, parent
 
 
 class Sandbox:
     """One submission's student process, as seen from the checker."""
 
-    def __init__(self, ctx, cells: list[tuple[int, str]], place: Placement):
-        self.ctx, self.cells, self.place = ctx, cells, place
+    def __init__(self, ctx, cells: list[tuple[int, str]], place: Placement, spare=None):
+        """``spare``: a child from ``spawn_child`` for this placement, already isolated and waiting."""
+        self.ctx, self.cells, self.place, self.spare = ctx, cells, place, spare
         self.cuda = torch.cuda.is_available()
         self.runs: dict[int, CellRun] = {}
         self.skip: set[int] = set()
@@ -98,16 +119,13 @@ class Sandbox:
     def start(self) -> dict[int, CellRun]:
         """Run the cells; returns what happened to each.  Restarts past cells that hang or kill it."""
         while True:
-            parent, child = socket.socketpair()
-            job = {"cells": self.cells, "skip": sorted(self.skip), "slot": self.place.slot, "cuda": self.cuda,
-                   "level": self.place.level, "hide": self.place.hide, "keep": self.place.keep,
-                   "workdir": self.place.workdir, "limits": dataclasses.asdict(self.place.limits)}
-            self.proc = self.ctx.Process(target=sandbox.main, args=(child, job), daemon=True)
-            with bare_main():
-                self.proc.start()
-            child.close()
-            self.sock = parent
-            culprit = self._follow_cells()
+            self.proc, self.sock = self.spare or spawn_child(self.ctx, self.place, self.cuda)
+            self.spare = None
+            try:
+                wire.send(self.sock, {"cells": [list(c) for c in self.cells], "skip": sorted(self.skip)})
+                culprit = self._follow_cells()
+            except OSError:  # the child was gone before it got its cells
+                culprit = -1
             if culprit is None:
                 return self.runs
             self.kill()
@@ -149,7 +167,7 @@ class Sandbox:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive() and self.sock is not None
 
-    def _note_peak(self) -> None:
+    def note_peak(self) -> None:
         try:
             with open(f"/proc/{self.proc.pid}/status") as f:
                 hwm = next(l for l in f if l.startswith("VmHWM:"))
@@ -159,7 +177,7 @@ class Sandbox:
 
     def kill(self) -> None:
         if self.proc is not None:
-            self._note_peak()
+            self.note_peak()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -173,7 +191,7 @@ class Sandbox:
 
     def close(self) -> None:
         if self.proc is not None:
-            self._note_peak()
+            self.note_peak()
         if self.alive():
             try:
                 wire.send(self.sock, {"op": "bye"})

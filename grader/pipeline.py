@@ -18,6 +18,7 @@ from grader.setup_course import Gradebook
 
 from grader import ASSIGNMENTS, isolation, worker
 from grader.collect import collect
+from grader.execute import bare_main
 from grader.record import course_config, read_marker, record
 from grader.sanitize import sanitize
 from grader.setup_course import ensure_gradebook
@@ -107,7 +108,8 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
                 continue
             job = {"key": sub.key, "assignment": sub.assignment, "cells": clean.cells, "parts": clean.parts,
                    "seed": summary.seed}
-            futures[pool.submit(worker.grade_one, job)] = (sub, fp, clean, time.thread_time() - started)
+            with bare_main():  # a submit may spawn a worker, which would re-import our caller's __main__
+                futures[pool.submit(worker.grade_one, job)] = (sub, fp, clean, time.thread_time() - started)
         for fut in as_completed(futures):
             sub, fp, clean, prepared = futures[fut]
             try:

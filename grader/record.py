@@ -1,7 +1,8 @@
 """Stage `record`: write the autograded notebook and the scores into nbgrader's gradebook.
 
-Scores go through nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, reading the outputs
-we place on the test cells exactly as they would read a kernel's.  Every write overwrites, never adds,
+Scores go through nbgrader's own ``SaveAutoGrades`` (one transaction per notebook) and
+``AssignLatePenalties``, reading the outputs we place on the test cells exactly as they would read a
+kernel's.  Every write overwrites, never adds,
 and the marker that says "done" is written last: a run killed anywhere regrades that one submission
 and counts nothing twice.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 from grader.setup_course import Gradebook
-from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties, NbGraderPreprocessor, SaveAutoGrades
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -48,6 +49,39 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+class _CommitAtEnd:
+    """A gradebook session whose ``commit`` only flushes: the caller commits once, at the end."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def commit(self):
+        self._session.flush()
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+
+class SaveAutoGradesAtOnce(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, writing a notebook's grades in one transaction.
+
+    nbgrader commits after every cell (a third of recording a submission went to those commits, and a
+    kill between two of them left half a notebook's grades); the per-cell work is nbgrader's own.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = info["notebook"], info["assignment"]
+        self.student_id, self.db_url = info["student"], info["db_url"]
+        self.gradebook = Gradebook(self.db_url)
+        with self.gradebook:
+            session = self.gradebook.db
+            self.gradebook.db = _CommitAtEnd(session)
+            nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
+            session.commit()
+        return nb, resources
 
 
 def _stream(text: str) -> list:
@@ -94,7 +128,7 @@ def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded:
         nb = clean.nb
         fill_outputs(nb, {int(k): v for k, v in graded["runs"].items()}, graded["parts"])
         resources = nbgrader_resources(sub, db_url)
-        for step in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
+        for step in (SaveAutoGradesAtOnce(config=config), AssignLatePenalties(config=config)):
             nb, resources = step.preprocess(nb, resources)
         _atomic_write(out / f"{sub.assignment}.ipynb", nbformat.writes(nb))
     marker = {"fingerprint": fingerprint, "problems": sub.problems + clean.problems,

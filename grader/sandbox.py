@@ -1,7 +1,8 @@
 """The student's side of `execute`: runs in a process forked from the warm zygote, never in the checker.
 
-It isolates itself (grader/isolation.py), runs the notebook's cells one by one, reporting each over
-the wire, then answers the checker's requests for plain data until told to stop.
+It isolates itself (grader/isolation.py), waits for the notebook's cells (a worker forks it ahead of
+time), runs them one by one, reporting each over the wire, then answers the checker's requests for
+plain data until told to stop.
 """
 from __future__ import annotations
 
@@ -100,14 +101,15 @@ def serve(sock, ns: dict) -> None:
             wire.send(sock, {"error": f"结果无法传回评分程序: {exc}"})
 
 
-def main(sock, job: dict) -> None:
-    """Entry point of the forked child: never returns normally."""
+def main(sock, setup: dict) -> None:
+    """Entry point of the forked child: isolates itself, waits for its cells; never returns normally."""
     try:
-        isolate(job)
+        isolate(setup)
         import torch
 
         torch.set_num_threads(1)
-        ns = run_cells(sock, job["cells"], set(job["skip"]), job["limits"]["output_bytes"])
+        work = wire.recv(sock, device_map=lambda d: d)
+        ns = run_cells(sock, work["cells"], set(work["skip"]), setup["limits"]["output_bytes"])
         serve(sock, ns)
     except BaseException:
         pass

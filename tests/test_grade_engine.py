@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import ASSIGNMENTS
+from grader import ASSIGNMENTS, isolation, worker
 from grader.cells import load_notebook
 from grader.demo import REPO, build_demo_class, solved, _answers
 from grader.pipeline import grade_course
@@ -122,6 +122,9 @@ def test_every_threat_gets_exactly_its_honest_score(tmp_path):
     assert wrong == {}
     assert not Path("/tmp/pwned").exists()
     assert not any(p.name == "fill" for p in tmp_path.rglob("fill"))
+    if isolation.level() == "namespaces":  # daemons, spare children forked ahead: all gone with the workers
+        uids = range(isolation.SANDBOX_UID_BASE, isolation.SANDBOX_UID_BASE + 2 * worker.SLOTS_PER_WORKER)
+        assert [u for u in uids if isolation._live_pids(u)] == []
 
 
 def test_kill_minus_9_then_rerun_loses_and_doubles_nothing(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from grader import isolation
-from grader.execute import Placement, Sandbox, SandboxStudent, zygote_context, zygote_pid
+from grader.execute import Placement, Sandbox, SandboxStudent, spawn_child, zygote_context, zygote_pid
 from grader.selfcheck import StudentError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,5 +161,34 @@ def test_kept_paths_stay_readable_even_under_tmp(ctx, place, tmp_path):
     box.start()
     try:
         assert SandboxStudent(box).get("TEXT") == "still here"
+    finally:
+        box.close()
+
+
+def test_a_child_forked_ahead_runs_the_cells_it_is_sent_and_stays_isolated(ctx, place):
+    os.makedirs(place.workdir, exist_ok=True)
+    spare = spawn_child(ctx, place, torch.cuda.is_available())
+    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, "import os\nUID = os.getuid()"), (2, HONEST_AFTER)], place, spare)
+    box.start()
+    student = SandboxStudent(box)
+    try:
+        honest_parts_answer(student)
+        if NAMESPACES:
+            assert student.get("UID") == isolation.SANDBOX_UID_BASE + place.slot
+        assert box.proc is spare[0]
+    finally:
+        box.close()
+
+
+def test_a_child_forked_ahead_that_died_waiting_is_replaced(ctx, place):
+    os.makedirs(place.workdir, exist_ok=True)
+    proc, sock = spawn_child(ctx, place, torch.cuda.is_available())
+    proc.kill()
+    proc.join(5)
+    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, HONEST_AFTER)], place, (proc, sock))
+    runs = box.start()
+    try:
+        assert all(r.status == "ok" for r in runs.values()) and set(runs) == {0, 1}
+        honest_parts_answer(SandboxStudent(box))
     finally:
         box.close()
