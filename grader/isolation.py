@@ -13,9 +13,10 @@ import resource
 import signal
 from dataclasses import dataclass
 
-CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC = 0x00020000, 0x40000000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG = 38, 1
+SHARED_WRITABLE = ["/dev/shm", "/var/tmp", "/run/lock"]
 SANDBOX_UID_BASE = 61000  # one uid per worker slot, so a sweep by uid never touches another slot
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -54,16 +55,21 @@ def _mount(src: str, target: str, fstype: str | None, flags: int, data: str | No
 
 
 def enter_namespaces(hide: list[str], keep: list[str], limits: Limits) -> str:
-    """Root only: new mount and network namespaces; hide course paths; return a private tmpfs cwd.
+    """Root only: new mount, network and IPC namespaces; hide course paths; private tmpfs over the
+    world-writable folders; return a private tmpfs cwd.
 
     ``keep`` are paths that must stay readable even under a hidden one or under /tmp (the venv the
     process runs from, which may well live in /tmp).  They are held open before anything is covered
     and bound back last.
     """
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC), "unshare")  # IPC: SysV and POSIX queues
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     held = {p: os.open(p, os.O_PATH) for p in keep if os.path.exists(p)}
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.tmp_bytes},mode=1777")
+    # The host's other world-writable folders would let one student leave files for the next one.
+    for shared in SHARED_WRITABLE:
+        if os.path.isdir(shared):
+            _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits.tmp_bytes},mode=1777")
     for path in hide:
         if os.path.isdir(path):
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0555")

@@ -192,3 +192,36 @@ def test_a_child_forked_ahead_that_died_waiting_is_replaced(ctx, place):
         honest_parts_answer(SandboxStudent(box))
     finally:
         box.close()
+
+
+def test_nothing_written_to_shared_places_reaches_the_next_student_or_the_host(ctx, place):
+    leave = ("import os\n"
+        "LEFT = []\n"
+        "for d in ['/dev/shm', '/var/tmp', '/run/lock', '/tmp']:\n"
+        "    try:\n"
+        "        open(os.path.join(d, 'numstab-note'), 'w').write('answer')\n"
+        "        LEFT.append(d)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "from multiprocessing import shared_memory\n"
+        "shm = shared_memory.SharedMemory(name='numstab-shm', create=True, size=16)\n")
+    box, runs, student = run(ctx, place, leave)
+    assert runs[1].status == "ok", runs[1].error
+    assert len(student.get("LEFT")) == 4  # every folder was writable: the notes were really written
+    box.close()
+    look = ("import os\nFOUND = [d for d in ['/dev/shm', '/var/tmp', '/run/lock', '/tmp']"
+            " if os.path.exists(os.path.join(d, 'numstab-note'))]\n"
+            "from multiprocessing import shared_memory\n"
+            "try:\n    shared_memory.SharedMemory(name='numstab-shm'); SHM = True\nexcept FileNotFoundError:\n    SHM = False")
+    box, runs, student = run(ctx, place, look)
+    try:
+        found, shm = student.get("FOUND"), student.get("SHM")
+    finally:
+        box.close()
+    on_host = [d for d in ["/dev/shm", "/var/tmp", "/run/lock"] if os.path.exists(os.path.join(d, "numstab-note"))]
+    if NAMESPACES:
+        assert found == [] and shm is False and on_host == []
+    else:  # why a real class needs namespaces (or --allow-weak-isolation): this level shares them
+        assert "/dev/shm" in found and shm is True
+        for d in on_host:
+            os.remove(os.path.join(d, "numstab-note"))
