@@ -32,7 +32,7 @@ def test_a_check_module_that_cannot_be_collected_raises_instead_of_scoring_zero(
 # -- CheckSession: one pytest session per worker, fed submission after submission ------------------------------
 
 def test_a_long_session_grades_each_submission_as_a_session_of_its_own_would():
-    from support import grade_namespace, namespace_from, release_path, solution_path  # noqa: F401
+    from support import namespace_from, release_path, solution_path
     from grader.cells import graded_parts, load_notebook
 
     parts = [p for p, _ in graded_parts(load_notebook(solution_path("eigen_bounds")))]

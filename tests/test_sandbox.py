@@ -196,15 +196,15 @@ def test_a_child_forked_ahead_that_died_waiting_is_replaced(ctx, place):
 
 def test_nothing_written_to_shared_places_reaches_the_next_student_or_the_host(ctx, place):
     leave = ("import os\n"
-        "LEFT = []\n"
-        "for d in ['/dev/shm', '/var/tmp', '/run/lock', '/tmp']:\n"
-        "    try:\n"
-        "        open(os.path.join(d, 'numstab-note'), 'w').write('answer')\n"
-        "        LEFT.append(d)\n"
-        "    except OSError:\n"
-        "        pass\n"
-        "from multiprocessing import shared_memory\n"
-        "shm = shared_memory.SharedMemory(name='numstab-shm', create=True, size=16)\n")
+             "LEFT = []\n"
+             "for d in ['/dev/shm', '/var/tmp', '/run/lock', '/tmp']:\n"
+             "    try:\n"
+             "        open(os.path.join(d, 'numstab-note'), 'w').write('answer')\n"
+             "        LEFT.append(d)\n"
+             "    except OSError:\n"
+             "        pass\n"
+             "from multiprocessing import shared_memory\n"
+             "shm = shared_memory.SharedMemory(name='numstab-shm', create=True, size=16)\n")
     box, runs, student = run(ctx, place, leave)
     assert runs[1].status == "ok", runs[1].error
     assert len(student.get("LEFT")) == 4  # every folder was writable: the notes were really written
