@@ -34,7 +34,7 @@ system-deps: ## install Debian's chromium and a CJK font (browser test); needs r
 	@chromium --version
 
 exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader
-	$(PY) -c "from grader.release import build_exercises; build_exercises()"
+	$(PY) -c "from grader.course.release import build_exercises; build_exercises()"
 
 DEMO   := _build/demo
 COURSE ?= $(DEMO)
@@ -47,10 +47,10 @@ grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class);
 
 EDITION ?= student
 release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives and the book; refused on any leak
-	$(PY) -m grader.release --edition $(EDITION)
+	$(PY) -m grader.course.release --edition $(EDITION)
 
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
-	$(PY) -m grader.bench --students 10
+	$(PY) -m grader.course.bench --students 10
 
 test: $(VENV_OK) ## run the test suite
 	$(PY) -m pytest

@@ -267,7 +267,7 @@ def _ship_exercises(app, exception):
     notebook with ``selfcheck.py`` and ``public_checks.py``) and its notebook alone for a quick look."""
     if exception is not None or app.builder.format != "html":
         return
-    from grader.release import archive_assignment
+    from grader.course.release import archive_assignment
 
     out = Path(app.outdir) / "exercises"
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,11 @@
 """Grading for the chapter's exercises.
 
-Stages of `make grade`, one module each: collect -> sanitize -> execute -> check -> record -> report.
-Hidden checks live in one package per assignment (``grader/<assignment>/test_<part>.py``); the public
-subset, which ships to students, is ``grader/<assignment>/public_checks.py``.
+- ``grader.layout``: where things live, and the assignment list (read from ``solutions/``).
+- ``grader.engine``: `make grade`, one module per stage: collect -> sanitize -> execute -> check ->
+  record -> report, chained by ``pipeline``; ``worker`` runs execute + check in a pool process.
+- ``grader.checks.<assignment>``: hidden checks (``test_<part>.py``), the shipped ``public_checks.py``
+  and the references they compare with.
+- ``grader.student``: ``selfcheck.py``, the file students get beside each notebook.
+- ``grader.course``: the instructor's tooling around grading (release, leak scan, LMS archives, demo
+  class, benchmark).
 """
-ASSIGNMENTS = ("symmetry", "equal_weights", "eigen_bounds", "divergence")

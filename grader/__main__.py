@@ -29,15 +29,15 @@ class RichProgress:
 
 
 def cmd_grade(args) -> int:
-    from grader.pipeline import EngineError, grade_course
-    from grader.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
+    from grader.engine.pipeline import EngineError, grade_course
+    from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
                                write_instructor_report)
-    from grader.setup_course import db_url_for
+    from grader.engine.gradebook import db_url_for
 
     console = Console()
     progress = RichProgress(console)
     for spec in args.zip or []:
-        from grader.lms import collect_archive
+        from grader.course.lms import collect_archive
         assignment, _, archive = spec.partition("=")
         try:
             collect_archive(Path(args.course), assignment, Path(archive), args.zip_regexp)
@@ -59,7 +59,7 @@ def cmd_grade(args) -> int:
     summary.engine_failures += generate_feedback(course, summary.graded) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
-    table = Table(title=f"Grades ({course.name}; isolation: {summary.level})")
+    table = Table(title=f"Grades ({course.name}; isolation: {summary.level}; {summary.where})")
     table.add_column("student")
     grid = scores(db_url)
     assignments = sorted(grid)
@@ -79,7 +79,7 @@ def cmd_grade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from grader.demo import build_demo_class
+    from grader.course.demo import build_demo_class
     course = build_demo_class(Path(args.course))
     print(f"demo class in {course}")
     return 0
@@ -87,14 +87,15 @@ def cmd_demo(args) -> int:
 
 def cmd_check(args) -> int:
     """The students' self-check from a shell: public checks only, the same report as in the notebook."""
-    from grader import ASSIGNMENTS, selfcheck
+    from grader.layout import ASSIGNMENTS, checks_of
+    from grader.student import selfcheck
 
     nb = Path(args.notebook).resolve()
     if not nb.is_file():
         print(f"找不到笔记本 {nb}")
         return 2
     if nb.stem in ASSIGNMENTS:  # fall back to the repo's public checks where the release files are absent
-        sys.path.append(str(Path(__file__).resolve().parent / nb.stem))
+        sys.path.append(str(checks_of(nb.stem)))
     share = selfcheck.check_notebook(str(nb))
     return 0 if share == 1.0 else 1
 

@@ -16,10 +16,11 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from grader import ASSIGNMENTS, isolation  # noqa: E402
-from grader.check import CheckSession  # noqa: E402
-from grader.execute import Placement, Sandbox, SandboxStudent, warm_zygote, zygote_context, zygote_pid  # noqa: E402
-from grader.selfcheck import is_autograded_test, runnable_source  # noqa: E402
+from grader.layout import ASSIGNMENTS  # noqa: E402
+from grader.engine import isolation  # noqa: E402
+from grader.engine.check import CheckSession  # noqa: E402
+from grader.engine.execute import Placement, Sandbox, SandboxStudent, warm_zygote, zygote_context, zygote_pid  # noqa: E402
+from grader.student.selfcheck import is_autograded_test, runnable_source  # noqa: E402
 
 # assignment -> (exact snippet, CPU-only replacement, part that must lose its cuda checks)
 CPU_ONLY = {"eigen_bounds": ("torch.ones(n, dtype=mats.dtype, device=mats.device)", "torch.ones(n, dtype=mats.dtype)", "lyapunov")}

@@ -11,22 +11,16 @@ from pathlib import Path
 import pytest
 import torch
 
-import grader.selfcheck
-from grader.cells import graded_parts, load_notebook, student_code
-from grader.check import run_parts
-from grader.selfcheck import LocalStudent
+import grader.student.selfcheck
+from grader.engine.notebook import graded_parts, load_notebook, student_code
+from grader.engine.check import run_parts
+from grader.student.selfcheck import LocalStudent
 
-ROOT = Path(__file__).resolve().parents[1]
 # The release imports `selfcheck` from its own folder; in-process runs use the grader's copy.
-sys.modules.setdefault("selfcheck", grader.selfcheck)
+sys.modules.setdefault("selfcheck", grader.student.selfcheck)
 
 
-def solution_path(assignment: str) -> Path:
-    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
-
-
-def release_path(assignment: str) -> Path:
-    return ROOT / "exercises" / assignment / f"{assignment}.ipynb"
+from grader.layout import release_notebook as release_path, source_notebook as solution_path  # noqa: E402,F401
 
 
 def namespace_from(path: Path, replace: dict[str, str] | None = None) -> dict:
@@ -90,7 +84,7 @@ def mutant_ids(mutants: list[tuple]) -> list[str]:
 def public_share(assignment: str, part: str, ns: dict, monkeypatch) -> float:
     """Share of the public checks of `part` passed, as a student's `check(part)` reports it."""
     monkeypatch.setitem(sys.modules, "public_checks", importlib.import_module(f"grader.{assignment}.public_checks"))
-    return grader.selfcheck.check(part, namespace=ns)
+    return grader.student.selfcheck.check(part, namespace=ns)
 
 
 def _part_set(parts: str | Iterable[str]) -> set[str]:

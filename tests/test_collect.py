@@ -3,7 +3,7 @@ import os
 
 import nbformat
 
-from grader.collect import MAX_NOTEBOOK_BYTES, collect
+from grader.engine.collect import MAX_NOTEBOOK_BYTES, collect
 
 
 def _notebook(path):

@@ -15,12 +15,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import ASSIGNMENTS, isolation, worker
-from grader.cells import load_notebook
-from grader.demo import REPO, build_demo_class, solved, _answers
-from grader.pipeline import grade_course
-from grader.report import export_csv, scores, write_instructor_report
-from grader.setup_course import Gradebook, db_url_for
+from grader.layout import ASSIGNMENTS
+from grader.engine import isolation
+from grader.engine import worker
+from grader.engine.notebook import load_notebook
+from grader.course.demo import build_demo_class, solved, _answers
+from grader.layout import REPO
+from grader.engine.pipeline import grade_course
+from grader.engine.report import export_csv, scores, write_instructor_report
+from grader.engine.gradebook import Gradebook, db_url_for
 
 LIMITS = {"cell_seconds": 20, "submission_seconds": 120}
 # One hostile cell each, appended to a correct notebook: the score must equal the honest one.
@@ -154,9 +157,9 @@ def test_kill_minus_9_then_rerun_loses_and_doubles_nothing(tmp_path):
 
 def test_bad_notebooks_become_problem_lines_and_grades(demo, tmp_path):
     """Deleted and duplicated test cells, and a notebook of another assignment: graded, and said so."""
-    from grader.collect import Submission
-    from grader.sanitize import sanitize
-    from grader.cells import graded_parts, nbgrader_meta
+    from grader.engine.collect import Submission
+    from grader.engine.sanitize import sanitize
+    from grader.engine.notebook import graded_parts, nbgrader_meta
 
     course, _ = demo
     db_url = db_url_for(course)

@@ -4,9 +4,10 @@ import zipfile
 import nbformat
 
 from grader.__main__ import main
-from grader.cells import graded_parts, load_notebook
-from grader.demo import REPO, _answers, solved
-from grader.setup_course import Gradebook, db_url_for
+from grader.engine.notebook import graded_parts, load_notebook
+from grader.course.demo import _answers, solved
+from grader.layout import REPO
+from grader.engine.gradebook import Gradebook, db_url_for
 
 
 def test_archive_is_collected_and_graded(tmp_path):

@@ -8,10 +8,10 @@ import shutil
 
 import pytest
 
-from grader import ASSIGNMENTS
-from grader.bench import build_batch, code_scores
-from grader.pipeline import grade_course
-from grader.setup_course import Gradebook, db_url_for, ensure_gradebook, nbgrader_api
+from grader.layout import ASSIGNMENTS
+from grader.course.bench import build_batch, code_scores
+from grader.engine.pipeline import grade_course
+from grader.engine.gradebook import Gradebook, db_url_for, ensure_gradebook, nbgrader_api
 
 
 @pytest.fixture(scope="module")

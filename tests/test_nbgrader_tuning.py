@@ -1,4 +1,4 @@
-"""grader.setup_course makes nbgrader do once per process what it repeats per cell or preprocessor:
+"""grader.engine.nbgrader_tuning makes nbgrader do once per process what it repeats per cell or preprocessor:
 the results must stay exactly nbgrader's."""
 import copy
 
@@ -8,9 +8,10 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import CheckCellMetadata
 
-import grader.setup_course as setup_course
-from grader import ASSIGNMENTS
-from grader.cells import nbgrader_meta
+from grader.engine import nbgrader_tuning
+from grader.engine.gradebook import Gradebook, db_url_for
+from grader.layout import ASSIGNMENTS
+from grader.engine.notebook import nbgrader_meta
 
 from support import solution_path
 
@@ -37,7 +38,7 @@ def verdict(check, instance, schema):
 
 def test_the_schema_checked_once_gives_jsonschemas_verdicts():
     schema = MetadataValidator().schema
-    once = setup_course._SchemaOnceJsonschema()
+    once = nbgrader_tuning.SchemaOnceJsonschema()
     verdicts = [(verdict(jsonschema.validate, m, schema), verdict(once.validate, m, schema)) for m in metadata_cases()]
     assert all(plain == ours for plain, ours in verdicts)
     assert sum(plain is None for plain, _ in verdicts) > 20 and sum(plain is not None for plain, _ in verdicts) >= 6
@@ -53,11 +54,12 @@ def test_nbgrader_still_refuses_corrupted_metadata_every_time():
 
 
 def test_gradebooks_of_one_course_share_one_engine(tmp_path):
-    url = setup_course.db_url_for(tmp_path)
-    with setup_course.Gradebook(url) as first:
+    nbgrader_tuning.install()
+    url = db_url_for(tmp_path)
+    with Gradebook(url) as first:
         engine = first.engine
-    with setup_course.Gradebook(url) as second:
+    with Gradebook(url) as second:
         assert second.engine is engine  # SQLAlchemy's statement cache lives on the engine
     (tmp_path / "other").mkdir()
-    with setup_course.Gradebook(setup_course.db_url_for(tmp_path / "other")) as other:
+    with Gradebook(db_url_for(tmp_path / "other")) as other:
         assert other.engine is not engine

@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import ASSIGNMENTS
-from grader.cells import graded_parts, load_notebook, nbgrader_meta
-from grader.leaks import hidden_lines, scan, solution_lines
-from grader.release import build_exercises, public_files
-
-REPO = Path(__file__).resolve().parents[1]
-EXERCISES = REPO / "exercises"
+from grader.layout import ASSIGNMENTS, EXERCISES, SOLUTIONS, checks_of, shipped_files, source_notebook
+from grader.engine.notebook import graded_parts, load_notebook, nbgrader_meta
+from grader.course.leaks import hidden_lines, scan, solution_lines
+from grader.course.release import build_exercises
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +47,7 @@ def test_the_scan_finds_a_planted_leak(tmp_path):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_test_cell_grades_its_own_part_for_its_points(assignment):
-    nb = load_notebook(REPO / "solutions" / assignment / f"{assignment}.ipynb")
+    nb = load_notebook(source_notebook(assignment))
     parts = graded_parts(nb)
     assert parts, "no autograded parts"
     for cell in nb.cells:
@@ -59,12 +56,14 @@ def test_every_test_cell_grades_its_own_part_for_its_points(assignment):
             part, points = meta["grade_id"], meta["points"]
             assert f'check("{part}")' in cell.source
             assert f'grade("{assignment}", "{part}", points={points})' in cell.source
-            assert (REPO / "grader" / assignment / f"test_{part}.py").is_file()
+            assert (checks_of(assignment) / f"test_{part}.py").is_file()
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_public_files_ship_beside_each_release(assignment):
-    for name, src in public_files(assignment).items():
+    for name, src in shipped_files(assignment).items():
+        assert (SOLUTIONS / assignment / name).read_bytes() == src.read_bytes(), \
+            f"solutions/{assignment}/{name} drifted from {src}: run `make exercises`"
         assert (EXERCISES / assignment / name).read_bytes() == src.read_bytes()
     public = (EXERCISES / assignment / "public_checks.py").read_text()
     assert re.findall(r"^import (\w+)|^from (\w+)", public, re.M)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import ASSIGNMENTS
-from grader.leaks import scan, solution_lines
-from grader.release import build_release
+from grader.layout import ASSIGNMENTS
+from grader.course.leaks import scan, solution_lines
+from grader.course.release import build_release
 
-REPO = Path(__file__).resolve().parents[1]
+from grader.layout import REPO
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_a_planted_leak_makes_make_release_refuse(tmp_path):
     planted = next(l for l in sorted(solution_lines("divergence")) if "\\" not in l and "'" not in l)
     try:
         shipped.write_text(original.decode() + "\n" + planted + "\n", encoding="utf-8")
-        run = subprocess.run([sys.executable, "-m", "grader.release", "--edition", "student", "--dist", str(tmp_path)],
+        run = subprocess.run([sys.executable, "-m", "grader.course.release", "--edition", "student", "--dist", str(tmp_path)],
                              cwd=REPO, capture_output=True, text=True, timeout=900)
     finally:
         shipped.write_bytes(original)

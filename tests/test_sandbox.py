@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import isolation
-from grader.execute import Placement, Sandbox, SandboxStudent, spawn_child, zygote_context, zygote_pid
-from grader.selfcheck import StudentError
+from grader.engine import isolation
+from grader.engine.execute import Placement, Sandbox, SandboxStudent, spawn_child, zygote_context, zygote_pid
+from grader.student.selfcheck import StudentError
 
-REPO = Path(__file__).resolve().parents[1]
+from grader.layout import REPO
 HONEST_BEFORE = "import torch\ndef double(x):\n    return 2 * x"
 HONEST_AFTER = "ANSWER = 42"
 NAMESPACES = isolation.level() == "namespaces"

@@ -5,9 +5,10 @@ import zipfile
 
 import nbformat
 
-from grader.cells import load_notebook
-from grader.demo import REPO, _answers, solved
-from grader.release import archive_assignment
+from grader.engine.notebook import load_notebook
+from grader.course.demo import _answers, solved
+from grader.layout import REPO, checks_of
+from grader.course.release import archive_assignment
 
 A = "eigen_bounds"
 
@@ -36,5 +37,5 @@ def test_a_solved_notebook_passes_and_no_hidden_material_is_printed(tmp_path):
                          text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-2000:]
     assert "✗" not in run.stdout and run.stdout.count("公开检查通过") == 4
-    hidden = {p.stem for p in (REPO / "grader" / A).glob("test_*.py")}
+    hidden = {p.stem for p in checks_of(A).glob("test_*.py")}
     assert not any(name in run.stdout for name in hidden)

@@ -5,7 +5,7 @@ import socket
 import pytest
 import torch
 
-from grader import wire
+from grader.engine import wire
 
 
 def test_round_trip_keeps_values_types_and_shapes():

@@ -22,14 +22,19 @@ class StudentError(Exception):
     """The student's code raised, or a name the check needs is missing."""
 
 
+def cuda_present() -> bool:
+    """The one place that decides whether cuda is used (the notebooks, the checks and the engine ask here)."""
+    return torch.cuda.is_available()
+
+
 def pick_device() -> torch.device:
-    """The one place that chooses where tensors live: cuda when present, cpu otherwise."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """Where the notebooks put their tensors: cuda when present, cpu otherwise."""
+    return torch.device("cuda" if cuda_present() else "cpu")
 
 
 def grading_devices() -> list[str]:
     """Devices every device-dependent check runs on: cpu always, cuda where present."""
-    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    return ["cpu", "cuda"] if cuda_present() else ["cpu"]
 
 
 def make_rng(seed: int) -> torch.Generator:

@@ -1,0 +1,1 @@
+"""Checks per assignment: ``<assignment>/test_<part>.py`` (hidden), ``public_checks.py`` (shipped)."""

@@ -1,0 +1,89 @@
+"""Hidden checks of part `clip_global_norm`: against torch.nn.utils.clip_grad_norm_ on the check's own copies."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from grader.checks.divergence._util import randn, random_shapes, uniform
+from grader.checks.divergence.reference import clip_reference
+
+
+def _call(student, grads, max_norm, device):
+    out = student.call("clip_by_global_norm", [g.clone() for g in grads], max_norm)
+    assert isinstance(out, (tuple, list)) and len(out) == 2, "expected a pair (clipped, total_norm)"
+    clipped, total = out
+    assert isinstance(clipped, (list, tuple)) and len(clipped) == len(grads), f"expected {len(grads)} clipped tensors"
+    for i, (c, g) in enumerate(zip(clipped, grads)):
+        assert isinstance(c, torch.Tensor) and c.shape == g.shape and c.dtype == g.dtype, \
+            f"clipped[{i}] should be a tensor of shape {tuple(g.shape)} and dtype {g.dtype}"
+        assert c.device.type == device.type, f"clipped[{i}] is on {c.device}, expected {device}"
+    assert isinstance(total, torch.Tensor) and total.dim() == 0, "total_norm should be a 0-dim tensor"
+    assert total.device.type == device.type, f"total_norm is on {total.device}, expected {device}"
+    return clipped, total
+
+
+def _compare(student, grads, max_norm, device, what):
+    clipped, total = _call(student, grads, max_norm, device)
+    ref, ref_total = clip_reference([g.cpu() for g in grads], max_norm)
+    torch.testing.assert_close(total.cpu(), ref_total, rtol=1e-5, atol=1e-6, msg=lambda m: f"{what}: total_norm\n{m}")
+    for i, (c, r) in enumerate(zip(clipped, ref)):
+        torch.testing.assert_close(c.cpu(), r, rtol=1e-5, atol=1e-6, msg=lambda m: f"{what}: clipped[{i}]\n{m}")
+    return clipped
+
+
+def _grads(rng, device, dtype=torch.float32):
+    shapes = random_shapes(rng, 1, 5)
+    scales = [10.0 ** uniform(rng, -1, 1) for _ in shapes]
+    return [randn(rng, s, dtype, c).to(device) for s, c in zip(shapes, scales)]
+
+
+def _norm(grads):
+    return math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads))
+
+
+def test_above_threshold(student, device, rng):
+    grads = _grads(rng, device)
+    max_norm = _norm(grads) / uniform(rng, 1.5, 20.0)
+    _compare(student, grads, max_norm, device, "global norm above max_norm")
+
+
+def test_below_threshold(student, device, rng):
+    grads = _grads(rng, device)
+    max_norm = _norm(grads) / uniform(rng, 0.1, 0.9)
+    _compare(student, grads, max_norm, device, "global norm below max_norm (no clipping)")
+
+
+def test_float64(student, device, rng):
+    grads = _grads(rng, device, torch.float64)
+    max_norm = _norm(grads) / uniform(rng, 0.3, 5.0)
+    _compare(student, grads, max_norm, device, "float64 gradients")
+
+
+def test_zero_gradients(student, device, rng):
+    grads = [torch.zeros(s).to(device) for s in random_shapes(rng, 1, 4)]
+    clipped, total = _call(student, grads, uniform(rng, 0.1, 5.0), device)
+    assert float(total) == 0.0, "total_norm of all-zero gradients should be 0"
+    for c in clipped:
+        assert torch.isfinite(c).all() and not c.any(), "all-zero gradients should stay all zero (no nan)"
+
+
+def test_global_not_per_tensor(student, device, rng):
+    # every tensor alone is below max_norm, together they are above: all must shrink by the same factor
+    k = int(torch.randint(3, 6, (1,), generator=rng))
+    max_norm = uniform(rng, 0.5, 5.0)
+    grads = []
+    for _ in range(k):
+        g = randn(rng, (int(torch.randint(2, 8, (1,), generator=rng)),))
+        grads.append((g / g.norm() * max_norm * uniform(rng, 0.5, 0.95)).float().to(device))
+    clipped = _compare(student, grads, max_norm, device, "each tensor below max_norm, global norm above")
+    ratios = [float(c.norm() / g.norm()) for c, g in zip(clipped, grads)]
+    assert max(ratios) - min(ratios) < 1e-4, f"tensors were scaled by different factors {ratios}: clip globally, not per tensor"
+
+
+def test_one_large_tensor(student, device, rng):
+    # one exploding tensor and several small ones: the small ones shrink too
+    grads = _grads(rng, device)
+    big = randn(rng, (int(torch.randint(2, 10, (1,), generator=rng)),), torch.float32, 10.0 ** uniform(rng, 2, 4))
+    grads.insert(int(torch.randint(0, len(grads) + 1, (1,), generator=rng)), big.to(device))
+    _compare(student, grads, uniform(rng, 0.5, 5.0), device, "one exploding tensor among small ones")

@@ -1,0 +1,105 @@
+"""Hidden checks of part `lars_step`: the student's LARS optimizer against a plain-loop reference."""
+from __future__ import annotations
+
+import torch
+
+from grader.checks.divergence._util import assert_close_normwise, randn, random_shapes, uniform
+from grader.checks.divergence.reference import lars_reference
+
+
+def _with_norm(t, norm):
+    return t / t.norm().clamp_min(1e-12) * norm
+
+
+def _case(rng, device, steps, dtype=torch.float64, zero_param=False):
+    shapes = random_shapes(rng)
+    # gradients and weights of very different scales per layer, as in a deep network
+    # (norms kept >= 0.1 so that eps = 1e-8 stays far below the tolerances)
+    scales = [10.0 ** uniform(rng, -1, 2) for _ in shapes]
+    params = [randn(rng, s, dtype) for s in shapes]
+    params = [_with_norm(p, 10.0 ** uniform(rng, -0.5, 1)) for p in params]
+    if zero_param:
+        params[0] = torch.zeros(shapes[0], dtype=dtype)
+    grads = [[_with_norm(randn(rng, s, dtype), c * uniform(rng, 0.5, 2.0)) for s, c in zip(shapes, scales)]
+             for _ in range(steps)]
+    return [p.to(device) for p in params], [[g.to(device) for g in step] for step in grads]
+
+
+def _run_and_compare(student, device, params, grads, hyper, rtol=1e-7, what=""):
+    got = student.optimizer_steps("LARS", params, grads, **hyper)
+    ref = lars_reference([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
+    assert len(got) == len(ref), f"expected {len(ref)} steps of parameters, got {len(got)}"
+    for t, (step_got, step_ref) in enumerate(zip(got, ref)):
+        for i, (x, r) in enumerate(zip(step_got, step_ref)):
+            assert x.device.type == device.type, f"parameter {i} left the device {device}: now on {x.device}"
+            assert x.dtype == r.dtype and x.shape == r.shape, f"parameter {i}: dtype/shape changed to {x.dtype}/{tuple(x.shape)}"
+            assert torch.isfinite(x).all(), f"{what}: step {t + 1}, parameter {i} has nan/inf"
+            assert_close_normwise(x, r, rtol, f"{what}: step {t + 1}, parameter {i} differs from LARS")
+
+
+def test_matches_reference(student, device, rng):
+    params, grads = _case(rng, device, steps=4)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95),
+                 weight_decay=10 ** uniform(rng, -3, -1), trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, what="lr/momentum/weight_decay all set")
+
+
+def test_momentum_buffer(student, device, rng):
+    params, grads = _case(rng, device, steps=5)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.8, 0.95), weight_decay=0.0,
+                 trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, what="momentum, no weight decay")
+
+
+def test_weight_decay(student, device, rng):
+    params, grads = _case(rng, device, steps=2)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=0.0, weight_decay=uniform(rng, 0.05, 0.5),
+                 trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, what="weight decay, no momentum")
+
+
+def test_no_momentum_no_decay(student, device, rng):
+    params, grads = _case(rng, device, steps=2)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=0.0, weight_decay=0.0, trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, what="plain trust ratio (momentum 0, wd 0)")
+
+
+def test_gradient_scale_invariance(student, device, rng):
+    params, grads = _case(rng, device, steps=3)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=0.0, weight_decay=0.0, trust_coefficient=uniform(rng, 0.01, 0.1))
+    c = 10 ** uniform(rng, 1, 4)
+    base = student.optimizer_steps("LARS", params, grads, **hyper)
+    scaled = student.optimizer_steps("LARS", params, [[c * g for g in s] for s in grads], **hyper)
+    for t, (a, b) in enumerate(zip(base, scaled)):
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert y.device.type == device.type, f"parameter {i} left the device {device}: now on {y.device}"
+            assert_close_normwise(y, x, 1e-7, f"scaling the gradients by a positive factor changed parameter {i} "
+                                              f"at step {t + 1} (momentum 0, wd 0)")
+
+
+def test_zero_norm_params(student, device, rng):
+    params, grads = _case(rng, device, steps=3, zero_param=True)
+    # a parameter whose gradient vanishes at step 1, and the zero parameter's gradient vanishes at step 3
+    grads[0][1] = torch.zeros_like(grads[0][1])
+    grads[2][0] = torch.zeros_like(grads[2][0])
+    wd = 0.0 if float(torch.rand((), generator=rng)) < 0.5 else uniform(rng, 1e-3, 1e-1)
+    hyper = dict(lr=uniform(rng, 0.1, 1.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=wd,
+                 trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, what="zero-norm parameter or gradient (local lr = 1)")
+
+
+def test_all_zero_is_finite(student, device, rng):
+    shapes = random_shapes(rng)
+    params = [torch.zeros(s, dtype=torch.float64).to(device) for s in shapes]
+    grads = [[torch.zeros(s, dtype=torch.float64).to(device) for s in shapes] for _ in range(2)]
+    got = student.optimizer_steps("LARS", params, grads, lr=1.0, momentum=0.9, weight_decay=0.0, trust_coefficient=0.01)
+    for step in got:
+        for x in step:
+            assert torch.isfinite(x).all() and not x.any(), "zero parameters with zero gradients must stay exactly zero (no nan)"
+
+
+def test_float32(student, device, rng):
+    params, grads = _case(rng, device, steps=3, dtype=torch.float32)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95),
+                 weight_decay=10 ** uniform(rng, -3, -1), trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, rtol=1e-5, what="float32 parameters")

@@ -1,0 +1,52 @@
+"""Hidden checks of part `critical_sigma`: Newman's formula and the sigma that makes lambda_1 vanish."""
+import math
+
+import torch
+
+from grader.checks.eigen_bounds import reference as R
+
+
+def _number(value, name):
+    if isinstance(value, torch.Tensor):
+        assert value.numel() == 1, f"{name} should be a single number, got shape {tuple(value.shape)}"
+        value = value.detach().cpu().double().item()
+    assert type(value) in (int, float), f"{name} should be a float, got {type(value).__name__}"
+    assert math.isfinite(value), f"{name} is not finite"
+    return float(value)
+
+
+def _sizes(rng, k=5):
+    small = [int(x) for x in torch.randint(1, 12, (k,), generator=rng)]
+    large = [int(x) for x in torch.randint(12, 600, (k,), generator=rng)]
+    return small + large
+
+
+def test_gaussian_top_lyapunov(student, rng):
+    for n in _sizes(rng):
+        sigma = math.exp(float(torch.empty(()).uniform_(-3.0, 3.0, generator=rng)))
+        got = _number(student.call("gaussian_top_lyapunov", n, sigma), "gaussian_top_lyapunov")
+        want = R.gaussian_lyapunov(n, sigma)
+        assert abs(got - want) <= 1e-7 * max(1.0, abs(want)), f"gaussian_top_lyapunov({n}, sigma) is wrong"
+
+
+def test_critical_sigma_matches_reference(student, rng):
+    for n in _sizes(rng) + [2, 10 ** 5]:
+        got = _number(student.call("critical_sigma", n), "critical_sigma")
+        want = R.critical_sigma(n)
+        assert abs(got - want) <= 1e-7 * want, f"critical_sigma({n}) is wrong"
+
+
+def test_critical_sigma_large_n(student):
+    for n in (10 ** 4, 10 ** 6):
+        got = _number(student.call("critical_sigma", n), "critical_sigma")
+        assert abs(got * math.sqrt(n) - 1.0) < 1e-3, f"critical_sigma({n}) * sqrt({n}) should be close to 1"
+
+
+def test_critical_sigma_zeroes_the_exponent(student, rng):
+    n = int(torch.randint(2, 9, (), generator=rng))
+    T = 3000
+    sigma = _number(student.call("critical_sigma", n), "critical_sigma")
+    assert sigma > 0, "critical_sigma must be positive"
+    lam = R.top_lyapunov(R.gaussian(rng, T, n, n, scale=sigma))
+    assert abs(lam) <= 6 * R.gaussian_lyapunov_std(n, T), (
+        f"products of {n}x{n} N(0, critical_sigma^2) matrices do not have lambda_1 near 0")

@@ -1,0 +1,73 @@
+"""Hidden checks of part `product_bounds`: singular-value, norm and condition-number bounds for AB."""
+import torch
+
+from grader.checks.eigen_bounds import reference as R
+
+
+def _dims(rng, lo=1, hi=7):
+    return [int(x) for x in torch.randint(lo, hi + 1, (3,), generator=rng)]
+
+
+def _cases(rng):
+    """Square, rectangular (also with a thin middle dimension: rank(AB) < min(m, p)), nearly singular."""
+    n = int(torch.randint(2, 8, (), generator=rng))
+    m, k, p = _dims(rng)
+    m2, p2 = [int(x) for x in torch.randint(4, 8, (2,), generator=rng)]
+    k2 = int(torch.randint(1, 3, (), generator=rng))
+    q = int(torch.randint(3, 7, (), generator=rng))
+    return [
+        (R.gaussian(rng, n, n), R.gaussian(rng, n, n)),
+        (R.gaussian(rng, m, k), R.gaussian(rng, k, p)),
+        (R.gaussian(rng, m2, k2, scale=2.0), R.gaussian(rng, k2, p2)),
+        (R.nearly_singular(rng, q, q), R.nearly_singular(rng, q, q, smallest=1e-5)),
+        (R.nearly_singular(rng, m2, q), R.gaussian(rng, q, p2, scale=0.5)),
+    ]
+
+
+def _scale(A, B):
+    return (torch.linalg.matrix_norm(A, 2) * torch.linalg.matrix_norm(B, 2)).item()
+
+
+def test_singular_value_bounds_match_reference(student, device, rng):
+    for A, B in _cases(rng):
+        U = R.checked_tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
+                    f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}", (min(A.shape[0], B.shape[1]),), device)
+        R.close(U, R.singular_value_bounds(A, B), rtol=1e-7, atol=1e-11 * _scale(A, B), what=f"singular_value_bounds wrong for A {tuple(A.shape)}, B {tuple(B.shape)}")
+
+
+def test_singular_value_bounds_hold(student, device, rng):
+    for A, B in _cases(rng):
+        U = R.checked_tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
+                    "singular_value_bounds", (min(A.shape[0], B.shape[1]),), device)
+        s = torch.linalg.svdvals(A @ B)
+        tol = 1e-10 * _scale(A, B)
+        assert torch.isfinite(U).all(), "singular_value_bounds returned nan/inf"
+        assert (s[: len(U)] <= U * (1 + 1e-9) + tol).all(), (
+            f"a bound is violated: sigma_k(AB) > U[k] for A {tuple(A.shape)}, B {tuple(B.shape)}")
+
+
+def test_spectral_radius_bound(student, device, rng):
+    for A, B in _cases(rng):
+        got = R.checked_tensor(student.call("spectral_radius_bound", A.to(device), B.to(device)), "spectral_radius_bound", (), device)
+        R.close(got, R.spectral_bound(A, B), rtol=1e-9, atol=1e-12, what=f"spectral_radius_bound != ||A||_2 ||B||_2 for A {tuple(A.shape)}")
+        P = A @ B
+        assert torch.linalg.matrix_norm(P, 2) <= got * (1 + 1e-9), "||AB||_2 exceeds spectral_radius_bound"
+        if P.shape[0] == P.shape[1]:
+            assert torch.linalg.eigvals(P).abs().max() <= got * (1 + 1e-9), "spectral radius of AB exceeds the bound"
+
+
+def test_condition_bound(student, device, rng):
+    n = int(torch.randint(2, 8, (), generator=rng))
+    m, k, p = sorted(_dims(rng, 2, 8), reverse=True)  # m >= k >= p: kappa(AB) <= kappa(A) kappa(B) holds
+    q = int(torch.randint(3, 7, (), generator=rng))
+    cases = [
+        (R.gaussian(rng, n, n), R.gaussian(rng, n, n)),
+        (R.gaussian(rng, m, k), R.gaussian(rng, k, p)),
+        (R.nearly_singular(rng, q, q), R.nearly_singular(rng, q, q, smallest=1e-5)),
+        (R.nearly_singular(rng, m + 2, k, smallest=1e-4), R.gaussian(rng, k, p)),
+    ]
+    for A, B in cases:
+        got = R.checked_tensor(student.call("condition_bound", A.to(device), B.to(device)), "condition_bound", (), device)
+        want = R.condition_bound(A, B)
+        R.close(got, want, rtol=1e-6, atol=0.0, what=f"condition_bound != kappa(A) kappa(B) for A {tuple(A.shape)}, B {tuple(B.shape)}")
+        assert R.condition_number(A @ B) <= got * (1 + 1e-3), "kappa(AB) exceeds condition_bound"

@@ -1,0 +1,53 @@
+"""Hidden checks of part `psd_bounds`: the eigenvalues of a product of symmetric PSD matrices."""
+import torch
+
+from grader.checks.eigen_bounds import reference as R
+
+
+def _pair(result, name):
+    assert isinstance(result, (tuple, list)) and len(result) == 2, f"{name} should return a pair (lo, hi)"
+    return result
+
+
+def _cases(rng):
+    """Full rank, ill-conditioned, rank-deficient (lambda_min = 0 up to rounding), different sizes."""
+    n1, n2, n3 = [int(x) for x in torch.randint(2, 9, (3,), generator=rng)]
+    r = max(1, n3 // 2)
+    return [
+        (R.psd(rng, n1), R.psd(rng, n1)),
+        (R.psd(rng, n2, jitter=0.5), R.psd(rng, n2, rank=n2 + 3)),
+        (R.psd(rng, n3, rank=r, jitter=1e-7), R.psd(rng, n3)),
+        (R.psd(rng, n3, rank=r), R.psd(rng, n3, rank=r)),
+        (torch.diag(torch.rand(n1, generator=rng, dtype=torch.float64) + 0.1), R.psd(rng, n1)),
+    ]
+
+
+def test_bounds_match_reference(student, device, rng):
+    for A, B in _cases(rng):
+        lo, hi = _pair(student.call("psd_product_eigen_bounds", A.to(device), B.to(device)), "psd_product_eigen_bounds")
+        lo = R.checked_tensor(lo, "lo", (), device)
+        hi = R.checked_tensor(hi, "hi", (), device)
+        want_lo, want_hi = R.psd_bounds(A, B)
+        scale = want_hi.item()
+        R.close(lo, want_lo, rtol=1e-7, atol=1e-12 * scale, what=f"lo is wrong (n={len(A)})")
+        R.close(hi, want_hi, rtol=1e-7, atol=1e-12 * scale, what=f"hi is wrong (n={len(A)})")
+
+
+def test_true_eigenvalues_inside_bounds(student, device, rng):
+    for A, B in _cases(rng):
+        lo, hi = _pair(student.call("psd_product_eigen_bounds", A.to(device), B.to(device)), "psd_product_eigen_bounds")
+        lo, hi = R.checked_tensor(lo, "lo", (), device), R.checked_tensor(hi, "hi", (), device)
+        w = R.psd_product_eigenvalues(A, B)
+        tol = 1e-10 * max(hi.abs().item(), 1.0)
+        assert lo <= hi + tol, "lo > hi"
+        assert (w >= lo - tol).all() and (w <= hi + tol).all(), f"an eigenvalue of AB lies outside [lo, hi] (n={len(A)})"
+
+
+def test_product_eigenvalues(student, device, rng):
+    for A, B in _cases(rng):
+        w = R.checked_tensor(student.call("psd_product_eigenvalues", A.to(device), B.to(device)),
+                    "psd_product_eigenvalues", (len(A),), device)
+        want = R.psd_product_eigenvalues(A, B)
+        scale = want.abs().max().item()
+        R.close(w, want, rtol=1e-6, atol=1e-9 * scale, what=f"psd_product_eigenvalues differs from the eigenvalues of AB (ascending) for n={len(A)}")
+        assert (w >= -1e-9 * scale).all(), "psd_product_eigenvalues returned a clearly negative eigenvalue"

@@ -1,0 +1,49 @@
+"""Hidden checks of part `distinct_units`: count_distinct_units(W, atol) -> int."""
+import torch
+
+from grader.checks.equal_weights._util import randint
+
+
+def _count(student, W, atol):
+    got = student.call("count_distinct_units", W, atol)
+    if isinstance(got, torch.Tensor):
+        assert got.numel() == 1 and not got.is_floating_point(), "count_distinct_units must return an int"
+        got = int(got)
+    assert type(got) is int, f"count_distinct_units must return an int, got {type(got).__name__}"
+    return got
+
+
+def _clustered(rng, groups: int, rows: int, d: int, spread: float):
+    """rows rows around `groups` well separated centres (every centre used), shuffled."""
+    centres = torch.randn(groups, d, generator=rng) * 1.0 + 3.0 * torch.arange(groups).unsqueeze(1)
+    which = torch.cat([torch.arange(groups), torch.randint(0, groups, (rows - groups,), generator=rng)])
+    W = centres[which] + spread * (2 * torch.rand(rows, d, generator=rng) - 1)
+    return W[torch.randperm(rows, generator=rng)]
+
+
+def test_clusters(student, rng):
+    for atol in (1e-6, 1e-3, 0.1):
+        groups, rows, d = randint(rng, 2, 6), randint(rng, 8, 16), randint(rng, 2, 5)
+        W = _clustered(rng, groups, rows, d, spread=atol / 4)
+        assert _count(student, W, atol) == groups, f"{rows} rows in {groups} tight groups (atol={atol})"
+
+
+def test_all_equal_and_all_distinct(student, rng):
+    d, h = randint(rng, 2, 6), randint(rng, 3, 10)
+    row = torch.randn(d, generator=rng)
+    assert _count(student, row.repeat(h, 1), 1e-6) == 1, "identical rows count as one unit"
+    W = torch.randn(h, d, generator=rng) + 5 * torch.arange(h).unsqueeze(1)
+    assert _count(student, W, 1e-6) == h, "clearly different rows count separately"
+
+
+def test_atol_is_used(student, rng):
+    h, d = randint(rng, 4, 8), randint(rng, 2, 5)
+    row = torch.randn(d, generator=rng)
+    W = row + 0.01 * torch.arange(h).unsqueeze(1).float() * torch.ones(d)
+    assert _count(student, W, 1e-4) == h, "rows 0.01 apart are different when atol = 1e-4"
+    W = row.repeat(h, 1) + 1e-3 * torch.rand(h, d, generator=rng)
+    assert _count(student, W, 0.05) == 1, "rows within 1e-3 of each other are one unit when atol = 0.05"
+
+
+def test_single_row(student, rng):
+    assert _count(student, torch.randn(1, randint(rng, 1, 5), generator=rng), 1e-6) == 1, "one row is one unit"

@@ -1,0 +1,50 @@
+"""Hidden checks of part `mlp_ties`: train_constant_mlp(X, y, hidden, value, lr, steps) -> W1 (hidden, d)."""
+import torch
+
+from grader.checks.equal_weights._util import as_tensor, randint, uniform
+from grader.checks.equal_weights.reference import mlp_constant_train
+
+
+def _problem(rng):
+    n, d, hidden = randint(rng, 32, 96), randint(rng, 2, 5), randint(rng, 3, 8)
+    X = torch.randn(n, d, generator=rng)
+    y = torch.sin(X @ torch.randn(d, generator=rng)) + 0.1 * torch.randn(n, generator=rng)
+    value = uniform(rng, 0.1, 0.4) * (1 if float(torch.rand((), generator=rng)) < 0.7 else -1)
+    return X, y, hidden, value
+
+
+def _train(student, device, X, y, hidden, value, lr, steps):
+    W1 = student.call("train_constant_mlp", X.to(device), y.to(device), hidden, value, lr, steps)
+    as_tensor(W1, "W1", (hidden, X.shape[1]), device, dtype=X.dtype)
+    return W1.cpu()
+
+
+def _tied(W1):
+    return float((W1 - W1[0]).abs().max()) <= 1e-5 * (1 + float(W1.abs().max()))
+
+
+def test_shapes_dtype_device(student, device, rng):
+    X, y, hidden, value = _problem(rng)
+    _train(student, device, X, y, hidden, value, 0.05, 2)
+
+
+def test_matches_gradient_descent(student, device, rng):
+    X, y, hidden, value = _problem(rng)
+    lr, steps = uniform(rng, 0.01, 0.05), randint(rng, 5, 15)
+    W1 = _train(student, device, X, y, hidden, value, lr, steps)
+    expected = mlp_constant_train(X, y, hidden, value, lr, steps)
+    torch.testing.assert_close(W1, expected, atol=1e-5, rtol=1e-4,
+                               msg="W1 differs from full-batch GD on mean((out - y)^2) from all parameters = value")
+
+
+def test_hidden_units_stay_tied(student, device, rng):
+    X, y, hidden, value = _problem(rng)
+    W1 = _train(student, device, X, y, hidden, value, 0.05, 30)
+    assert _tied(W1), "hidden units (rows of W1) trained from equal parameters are no longer identical"
+
+
+def test_weights_moved(student, device, rng):
+    X, y, hidden, value = _problem(rng)
+    W1 = _train(student, device, X, y, hidden, value, 0.05, 30)
+    assert float((W1 - value).abs().max()) > 1e-3, "W1 still equals the initial constant: nothing was trained"
+    assert _tied(W1), "hidden units (rows of W1) trained from equal parameters are no longer identical"

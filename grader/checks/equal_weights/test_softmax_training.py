@@ -1,0 +1,61 @@
+"""Hidden checks of part `softmax_training`: train_softmax(X, y, W0, b0, lr, steps) -> (W, b)."""
+import torch
+
+from grader.checks.equal_weights._util import as_tensor, pair, randint, uniform
+from grader.checks.equal_weights.reference import classification_data, softmax_gd, softmax_loss
+
+LR, STEPS = 1.0, 150
+
+
+def _problem(rng):
+    k = randint(rng, 3, 4)
+    n, d = randint(rng, 80, 150), randint(rng, 2, 4)
+    X, y = classification_data(rng, n, d, k)
+    return X, y, d, k
+
+
+def _train(student, device, X, y, W0, b0, lr, steps):
+    W, b = pair(student.call("train_softmax", X.to(device), y.to(device), W0.to(device), b0.to(device), lr, steps),
+                "train_softmax")
+    as_tensor(W, "W", tuple(W0.shape), device)
+    as_tensor(b, "b", tuple(b0.shape), device)
+    return W.cpu().to(X.dtype), b.cpu().to(X.dtype)
+
+
+def _constant(rng, k, d):
+    c = uniform(rng, -1.0, 1.0)
+    return torch.full((k, d), c), torch.full((k,), c)
+
+
+def test_few_steps_follow_gradient_descent(student, device, rng):
+    X, y, d, k = _problem(rng)
+    W0, b0 = _constant(rng, k, d)
+    lr = uniform(rng, 0.1, 0.5)
+    W, b = _train(student, device, X, y, W0, b0, lr, 5)
+    eW, eb = softmax_gd(X, y, W0, b0, lr, 5)
+    torch.testing.assert_close(W, eW, atol=1e-5, rtol=1e-4, msg="W after 5 steps from a constant start differs from GD")
+    torch.testing.assert_close(b, eb, atol=1e-5, rtol=1e-4, msg="b after 5 steps from a constant start differs from GD")
+
+
+def test_constant_start_is_not_stuck(student, device, rng):
+    """From a constant W the rows of W become different after training (the labels break the symmetry)."""
+    X, y, d, k = _problem(rng)
+    W, _ = _train(student, device, X, y, *_constant(rng, k, d), LR, 50)
+    gaps = [float((W[i] - W[j]).abs().max()) for i in range(k) for j in range(i + 1, k)]
+    assert min(gaps) > 1e-2, "after training from a constant start some rows of W are still equal"
+
+
+def test_constant_and_random_starts_reach_same_loss(student, device, rng):
+    X, y, d, k = _problem(rng)
+    W1, b1 = _train(student, device, X, y, *_constant(rng, k, d), LR, STEPS)
+    W2, b2 = _train(student, device, X, y, torch.randn(k, d, generator=rng), torch.randn(k, generator=rng), LR, STEPS)
+    Wr, br = softmax_gd(X.double(), y, torch.zeros(k, d, dtype=torch.float64), torch.zeros(k, dtype=torch.float64),
+                        LR, 2000)
+    best = float(softmax_loss(X.double(), y, Wr, br))
+    l1 = float(softmax_loss(X.double(), y, W1.double(), b1.double()))
+    l2 = float(softmax_loss(X.double(), y, W2.double(), b2.double()))
+    assert abs(l1 - best) < 1e-3, "the loss reached from a constant start is not the minimum of the cross-entropy"
+    assert abs(l2 - best) < 1e-3, "the loss reached from a random start is not the minimum of the cross-entropy"
+    P1 = torch.softmax(X.double() @ W1.double().T + b1.double(), 1)
+    P2 = torch.softmax(X.double() @ W2.double().T + b2.double(), 1)
+    torch.testing.assert_close(P1, P2, atol=1e-2, rtol=0, msg="constant and random starts predict different probabilities")

@@ -1,0 +1,49 @@
+"""Hidden checks of part `attention_heads`: train_constant_attention(steps, seed, lr, value, embed_dim, num_heads, random_init, device)."""
+import torch
+
+from grader.checks.symmetry.reference import max_spread, min_pair_gap
+
+TIE_ATOL = 1e-5
+MOVED = 1e-3
+APART = 1e-4
+SHAPES = [(2, 8), (4, 8), (2, 12), (3, 12), (4, 16)]
+
+
+def _draw(rng):
+    heads, embed = SHAPES[int(torch.randint(0, len(SHAPES), (1,), generator=rng))]
+    return dict(seed=int(torch.randint(0, 2**20, (1,), generator=rng)), num_heads=heads, embed_dim=embed,
+                value=round(0.1 + 0.1 * float(torch.rand(1, generator=rng)), 4),
+                steps=int(torch.randint(6, 11, (1,), generator=rng)))
+
+
+def _train(student, device, steps, seed, num_heads, embed_dim, value, **kw):
+    w = student.call("train_constant_attention", steps, seed=seed, lr=0.5, value=value, embed_dim=embed_dim,
+                     num_heads=num_heads, device=str(device), **kw)
+    expected = (num_heads, embed_dim // num_heads, embed_dim)
+    assert isinstance(w, torch.Tensor), "train_constant_attention must return a tensor"
+    assert tuple(w.shape) == expected, f"query weights have shape {tuple(w.shape)}, expected {expected}"
+    assert w.device.type == device.type, f"query weights are on {w.device}, expected {device}"
+    assert torch.isfinite(w).all(), "query weights have non-finite entries"
+    return w
+
+
+def test_initial_weight_is_the_constant(student, device, rng):
+    c = _draw(rng)
+    c["steps"] = 0
+    w = _train(student, device, **c)
+    torch.testing.assert_close(w, torch.full_like(w, c["value"]), msg="with steps=0 every query weight must equal value")
+
+
+def test_heads_stay_tied(student, device, rng):
+    c = _draw(rng)
+    w = _train(student, device, random_init=False, **c)
+    assert max_spread(w) <= TIE_ATOL, "under constant init all heads should stay identical, but they differ"
+    assert (w - c["value"]).abs().max().item() > MOVED, "the query weights did not move: no training?"
+
+
+def test_random_init_unties_heads(student, device, rng):
+    c = _draw(rng)
+    w = _train(student, device, random_init=True, **c)
+    assert min_pair_gap(w) > APART, "with random_init=True every head should differ from the others"
+    a = _train(student, device, random_init=True, **c)
+    torch.testing.assert_close(w, a, msg="the same seed must give the same result")

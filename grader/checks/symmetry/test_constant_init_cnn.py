@@ -1,0 +1,61 @@
+"""Hidden checks of part `constant_init_cnn`: train_constant_cnn(steps, seed, lr, value, channels, dropout, random_init, device)."""
+import torch
+
+from grader.checks.symmetry.reference import max_spread, min_pair_gap, tie_groups
+
+TIE_ATOL = 1e-5      # float32 weights of size ~0.1: identical computations agree far better than this
+MOVED = 1e-3         # training at lr=0.5 for >= 6 steps moves the weights by more than this
+APART = 1e-4         # channels that were separated differ by more than this
+
+
+def _draw(rng):
+    return dict(seed=int(torch.randint(0, 2**20, (1,), generator=rng)),
+                channels=int(torch.randint(3, 9, (1,), generator=rng)),
+                value=round(0.08 + 0.07 * float(torch.rand(1, generator=rng)), 4),
+                steps=int(torch.randint(6, 11, (1,), generator=rng)))
+
+
+def _train(student, device, steps, seed, channels, value, **kw):
+    w = student.call("train_constant_cnn", steps, seed=seed, lr=0.5, value=value, channels=channels,
+                     device=str(device), **kw)
+    assert isinstance(w, torch.Tensor), "train_constant_cnn must return conv1's weight tensor"
+    assert tuple(w.shape) == (channels, 3, 3, 3), f"conv1 weight shape {tuple(w.shape)}, expected {(channels, 3, 3, 3)}"
+    assert w.device.type == device.type, f"conv1 weight is on {w.device}, expected {device}"
+    assert torch.isfinite(w).all(), "conv1 weight has non-finite entries"
+    return w
+
+
+def test_initial_weight_is_the_constant(student, device, rng):
+    c = _draw(rng)
+    w = _train(student, device, 0, c["seed"], c["channels"], c["value"])
+    torch.testing.assert_close(w, torch.full_like(w, c["value"]), msg="with steps=0 every entry of conv1 must equal value")
+
+
+def test_channels_stay_tied(student, device, rng):
+    c = _draw(rng)
+    w = _train(student, device, dropout=False, random_init=False, **c)
+    assert max_spread(w) <= TIE_ATOL, "under constant init the conv1 channels should stay identical, but they differ"
+    assert (w - c["value"]).abs().max().item() > MOVED, "conv1 weight did not move away from the constant: no training?"
+
+
+def test_dropout_unties(student, device, rng):
+    c = _draw(rng)
+    w = _train(student, device, dropout=True, **c)
+    assert tie_groups(w, APART) == [[i] for i in range(c["channels"])], \
+        "with dropout after conv1 every conv1 channel should end up different from the others"
+
+
+def test_random_init_unties(student, device, rng):
+    c = _draw(rng)
+    w = _train(student, device, random_init=True, **c)
+    assert min_pair_gap(w) > APART, "with random_init=True the conv1 channels should all differ"
+    assert (w - c["value"]).abs().max().item() > MOVED, "random_init=True must not use the constant"
+
+
+def test_seed_controls_random_init(student, device, rng):
+    c = _draw(rng)
+    a = _train(student, device, 0, c["seed"], c["channels"], c["value"], random_init=True)
+    b = _train(student, device, 0, c["seed"], c["channels"], c["value"], random_init=True)
+    d = _train(student, device, 0, c["seed"] + 1, c["channels"], c["value"], random_init=True)
+    torch.testing.assert_close(a, b, msg="the same seed must give the same initial weights")
+    assert not torch.allclose(a, d), "different seeds should give different random initial weights"

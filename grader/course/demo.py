@@ -1,0 +1,88 @@
+"""The bundled demo class: a few students per assignment, built from the assignments themselves.
+
+alice is correct, bob partly wrong (first answer left blank), carol hands in the untouched release,
+mallory is correct but hostile (patches torch, reads the gradebook, exits the process, floods output),
+eve's notebook for one assignment is not valid JSON.  Built fresh so it never drifts from solutions/.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from grader.layout import ASSIGNMENTS, EXERCISES, source_notebook
+from grader.engine.notebook import load_notebook, nbgrader_meta
+
+HOSTILE_CELLS = [
+    # tampering with the checker's tools, as seen from the student's process
+    "import torch, builtins\ntorch.isclose = lambda *a, **k: torch.tensor(True)\n"
+    "torch.allclose = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None",
+    # looking for the hidden checks, the solutions and the gradebook
+    "import glob, os\nfor p in ['gradebook.db', '../gradebook.db', '/work', os.path.expanduser('~')]:\n"
+    "    try:\n        print(p, os.listdir(p) if os.path.isdir(p) else open(p, 'rb').read(16))\n"
+    "    except Exception as e:\n        print(p, type(e).__name__)",
+    # endless output
+    "for i in range(200000):\n    print('spam', i)",
+    # leaving the process early
+    "import sys\nsys.exit(0)",
+    "import os\nos._exit(0)",
+]
+
+
+def _answers(source_nb) -> dict[str, str]:
+    """grade_id -> solution source without the BEGIN/END markers."""
+    out = {}
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and cell.cell_type == "code":
+            out[meta["grade_id"]] = "\n".join(l for l in cell.source.splitlines()
+                                              if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
+    return out
+
+
+def solved(release_nb, answers: dict[str, str], leave_blank: int = 0):
+    nb = nbformat.from_dict(release_nb)
+    blanked = 0
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in answers:
+            if blanked < leave_blank:
+                blanked += 1
+                continue
+            cell.source = answers[gid]
+    return nb
+
+
+def copy_public_files(release_folder: Path, folder: Path) -> None:
+    """Students submit the whole folder they downloaded: the notebook and the public-check files."""
+    for f in release_folder.iterdir():
+        if f.suffix == ".py":
+            shutil.copyfile(f, folder / f.name)
+
+
+def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
+    course = Path(course).resolve()
+    submitted = course / "submitted"
+    if submitted.exists():
+        shutil.rmtree(submitted)
+    for a in ASSIGNMENTS:
+        release_nb = load_notebook(release / a / f"{a}.ipynb")
+        answers = _answers(load_notebook(source_notebook(a)))
+        hostile = solved(release_nb, answers)
+        hostile.cells += [nbformat.v4.new_code_cell(src) for src in HOSTILE_CELLS]
+        students = {"alice": solved(release_nb, answers), "bob": solved(release_nb, answers, leave_blank=1),
+                    "carol": release_nb, "mallory": hostile}
+        for student, nb in students.items():
+            folder = submitted / student / a
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{a}.ipynb")
+            copy_public_files(release / a, folder)
+            (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
+        eve = submitted / "eve" / a
+        eve.mkdir(parents=True)
+        if a == ASSIGNMENTS[0]:
+            (eve / f"{a}.ipynb").write_text('{"cells": [ this is not json', encoding="utf-8")
+        else:
+            nbformat.write(solved(release_nb, answers), eve / f"{a}.ipynb")
+    return course

@@ -1,0 +1,125 @@
+"""The leak scan: nothing of a solution region, a hidden check or a reference value in a student artefact.
+
+Used by `make release` (which refuses to ship on a finding) and by the tests on `exercises/`.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.layout import ASSIGNMENTS, BOOK, checks_of, shipped_files, source_notebook
+from grader.engine.notebook import load_notebook
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "grader.engine",
+           "from grader")
+TEXT_SUFFIXES = {".ipynb", ".py", ".html", ".js", ".txt", ".md", ".json", ".csv", ".inv"}
+
+
+@dataclass(frozen=True)
+class Leak:
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+def _split_source(assignment: str) -> tuple[set[str], set[str]]:
+    """(lines inside solution/hidden regions, lines outside them) of the source notebook."""
+    nb = load_notebook(source_notebook(assignment))
+    inside_lines, outside_lines, inside = set(), set(), False
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
+                inside = "BEGIN" in line
+                continue
+            (inside_lines if inside else outside_lines).add(line.strip())
+    return inside_lines, outside_lines
+
+
+def public_lines(assignment: str) -> set[str]:
+    """Lines published on purpose: the notebook outside its regions, the public checks, selfcheck, the book."""
+    files = [*shipped_files(assignment).values(), *sorted(BOOK.glob("*.md")), BOOK / "stability.py"]
+    lines = _split_source(assignment)[1]
+    for path in files:
+        if path.is_file():
+            lines |= {l.strip() for l in path.read_text(encoding="utf-8").splitlines()}
+    return lines
+
+
+def solution_lines(assignment: str) -> set[str]:
+    """Distinctive lines inside the solution and hidden-test regions of the source notebook."""
+    return {l for l in _split_source(assignment)[0] if len(l) >= 25} - public_lines(assignment)
+
+
+def hidden_lines(assignment: str) -> set[str]:
+    """Distinctive lines of the hidden checks and references that nothing public also contains."""
+    out = set()
+    for path in checks_of(assignment).glob("*.py"):
+        if path.name in ("public_checks.py", "__init__.py"):
+            continue
+        out |= {l.strip() for l in path.read_text(encoding="utf-8").splitlines()
+                if len(l.strip()) >= 30 and not l.strip().startswith(("import ", "from ", "#", '"""', "def test_"))}
+    return out - public_lines(assignment)
+
+
+def secrets(assignments=ASSIGNMENTS) -> set[str]:
+    """Hidden lines of every assignment, less any line that one of them publishes on purpose."""
+    found, published = set(), set()
+    for a in assignments:
+        found |= solution_lines(a) | hidden_lines(a)
+        published |= public_lines(a)
+    return found - published
+
+
+def _texts(root: Path):
+    """(name, text) of every text file under ``root`` (or ``root`` itself), zip members included."""
+    root = Path(root)
+    for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                for member in z.namelist():
+                    if Path(member).suffix in TEXT_SUFFIXES:
+                        yield f"{path}!{member}", z.read(member).decode("utf-8", errors="replace")
+        elif path.suffix in TEXT_SUFFIXES:
+            yield str(path), path.read_text(encoding="utf-8", errors="replace")
+
+
+def _lines(name: str, text: str) -> set[str]:
+    """The stripped lines a reader sees: notebook cell sources and outputs, HTML without its tags."""
+    if name.endswith(".ipynb"):
+        try:
+            cells = json.loads(text).get("cells", [])
+        except (ValueError, AttributeError):
+            cells = []
+        parts = []
+        for cell in cells:
+            parts.append("".join(cell.get("source", "")))
+            for out in cell.get("outputs", []):
+                parts.append("".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", "")))
+        text = "\n".join(parts)
+    elif name.endswith(".html"):
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return {line.strip() for line in text.splitlines()}
+
+
+def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
+    """Every leak under ``root`` (folders, files, zip members); empty when the artefact is clean."""
+    needles = secrets(assignments)
+    hidden_files = {p.name for a in assignments for p in checks_of(a).glob("*.py")
+                    if p.name not in ("public_checks.py", "__init__.py")}
+    leaks = []
+    for path in [Path(root), *Path(root).rglob("*")]:
+        if path.name in hidden_files or (path.suffix == ".ipynb" and "solutions" in path.parts):
+            leaks.append(Leak(str(path), "instructor-only file"))
+    for name, text in _texts(root):
+        for marker in MARKERS:
+            if marker in text:
+                leaks.append(Leak(name, f"marker {marker!r}"))
+        for line in sorted(needles & _lines(name, text)):
+            leaks.append(Leak(name, f"hidden line {line[:60]!r}"))
+    return leaks

@@ -1,0 +1,126 @@
+"""What students and instructors get.
+
+``build_exercises`` (`make exercises`): nbgrader's generate_assignment from `solutions/` into
+`exercises/`, after copying the two files the public checks need into each source folder.  ``build_release`` (`make release`): the
+archives and the book of one edition into `dist/`, refused when the leak scan finds anything hidden
+in a student artefact.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from grader.layout import ASSIGNMENTS, BOOK, BUILD, DIST, EXERCISES, REPO, SOLUTIONS, shipped_files, source_notebook
+
+EDITIONS = ("student", "instructor")
+# zip entries carry this date, so an unchanged release is byte-identical
+_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+def sync_source_files(assignments=ASSIGNMENTS) -> list[Path]:
+    """Copy the shipped files (``selfcheck.py``, ``public_checks.py``) into nbgrader's source folders.
+
+    nbgrader's ``generate_assignment`` releases every file of ``solutions/<a>/``, so with these copies in
+    place the plain nbgrader command gives a release whose first cell runs.  Their one source is
+    ``grader/``; a test fails when a copy drifts.  Returns the files that changed.
+    """
+    changed = []
+    for a in assignments:
+        for name, src in shipped_files(a).items():
+            target = SOLUTIONS / a / name
+            if not target.is_file() or target.read_bytes() != src.read_bytes():
+                shutil.copyfile(src, target)
+                changed.append(target)
+    return changed
+
+
+def build_exercises(release_dir: Path = EXERCISES, course_root: Path = BUILD / "instructor",
+                    assignments=ASSIGNMENTS) -> Path:
+    """`make exercises`: the shipped files into ``solutions/``, then nbgrader's generate_assignment."""
+    from grader.engine import nbgrader_tuning
+    from grader.engine.gradebook import generate, nbgrader_api
+
+    nbgrader_tuning.install()
+    sync_source_files(assignments)
+    release_dir = Path(release_dir).resolve()
+    api = nbgrader_api(course_root, release_dir)
+    for a in assignments:
+        generate(api, a)
+    return release_dir
+
+
+def archive_assignment(assignment: str, target: Path, release_dir: Path = EXERCISES) -> Path:
+    """``<assignment>.zip``: the release folder as the student unpacks it, ``<assignment>/...``."""
+    folder = Path(release_dir) / assignment
+    if not (folder / f"{assignment}.ipynb").is_file():
+        raise FileNotFoundError(f"{folder}: no released notebook; run `make exercises`")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            info = zipfile.ZipInfo(f"{assignment}/{path.name}", _EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, path.read_bytes())
+    return target
+
+
+def _zip_folder(folder: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            z.write(path, path.relative_to(folder.parent))
+    return target
+
+
+def build_book(edition: str, out: Path) -> Path:
+    """The HTML book of one edition; the instructor one folds solutions under each exercise."""
+    cmd = [sys.executable, "-m", "sphinx", "-c", str(REPO), "-W", "--keep-going", "-q", "-b", "html",
+           "-d", str(BUILD / f"doctrees-{edition}"), str(BOOK), str(out)]
+    if edition == "instructor":
+        cmd[3:3] = ["-t", "instructor"]
+    subprocess.run(cmd, check=True, cwd=REPO)
+    return out
+
+
+def build_release(edition: str, dist: Path = DIST) -> list[str]:
+    """Build ``dist/<edition>/``; returns the leak scan's findings (empty when the release is clean)."""
+    from grader.course.leaks import scan
+
+    if edition not in EDITIONS:
+        raise ValueError(f"EDITION must be one of {', '.join(EDITIONS)}, not {edition!r}")
+    out = Path(dist) / edition
+    if out.exists():
+        shutil.rmtree(out)
+    for a in ASSIGNMENTS:
+        archive_assignment(a, out / "exercises" / f"{a}.zip")
+    book = build_book(edition, out / "book")
+    shutil.rmtree(out / "jupyter_execute", ignore_errors=True)  # myst-nb's scratch copy beside the book
+    _zip_folder(book, out / f"book-{edition}.zip")
+    student_artefacts = [out / "exercises"] + ([book, out / f"book-{edition}.zip"] if edition == "student" else [])
+    if edition == "instructor":
+        for a in ASSIGNMENTS:
+            target = out / "solutions" / a
+            target.mkdir(parents=True)
+            shutil.copyfile(source_notebook(a), target / f"{a}.ipynb")
+    return [str(leak) for artefact in student_artefacts for leak in scan(artefact)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.course.release")
+    parser.add_argument("--edition", default="student", choices=EDITIONS)
+    parser.add_argument("--dist", default=str(DIST))
+    args = parser.parse_args(argv)
+    findings = build_release(args.edition, Path(args.dist))
+    if findings:
+        print("release refused: hidden material in a student artefact:")
+        for line in findings:
+            print("  " + line)
+        return 1
+    print(f"release ({args.edition}) in {Path(args.dist) / args.edition}; leak scan clean")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The grading engine: one module per stage (see ``pipeline``)."""

@@ -1,0 +1,198 @@
+"""Stage `check`: run the parts' checks (hidden + public) with pytest against a student backend.
+
+``run_parts``: one pytest session for one submission (in-kernel grading, tests).  ``CheckSession``: one
+session per grading worker, fed submission after submission.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import queue
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader.engine.fixtures import PUBLIC_FILE, Outcome, PartsPlugin
+from grader.layout import CHECKS as CHECKS_ROOT
+
+
+class UnknownPart(LookupError):
+    pass
+
+
+class CheckSessionError(RuntimeError):
+    """pytest itself failed (internal or usage error): never a student's score of 0."""
+
+
+@dataclass
+class PartResult:
+    assignment: str
+    part: str
+    outcomes: list[Outcome]
+    seed: int
+
+    @property
+    def passed(self) -> int:
+        return sum(o.passed for o in self.outcomes)
+
+    @property
+    def total(self) -> int:
+        return len(self.outcomes)
+
+    @property
+    def score(self) -> float:
+        """Partial credit: the share of checks that passed (0 when nothing could run)."""
+        return self.passed / self.total if self.total else 0.0
+
+    def report(self) -> str:
+        """What the test cell shows: the count, then one line per failed check."""
+        lines = [f"[{self.assignment}/{self.part}] {self.passed}/{self.total} checks passed (seed {self.seed})"]
+        lines += [f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400]
+                  for o in self.outcomes if not o.passed]
+        return "\n".join(lines) + "\n"
+
+
+def check_files(assignment: str, parts: list[str]) -> list[Path]:
+    folder = CHECKS_ROOT / assignment
+    files = []
+    for part in parts:
+        hidden = folder / f"test_{part}.py"
+        if not hidden.is_file():
+            raise UnknownPart(f"no checks for part '{part}' of assignment '{assignment}' ({hidden} is missing)")
+        files.append(hidden)
+    return files + [folder / PUBLIC_FILE]
+
+
+def pytest_args(files: list[Path]) -> list[str]:
+    # no:unraisableexception: its gc.collect per test was half the cost of a grading session
+    return [str(p) for p in files] + [
+        "-q", "-p", "no:cacheprovider", "-p", "no:unraisableexception", "--import-mode=importlib", "--no-header",
+        # a failure's message is all we keep; source-annotated tracebacks cost 50 ms per failed check
+        "--tb=line",
+        # plugins a grading session never uses cost time at every session; output is redirected below
+        "--capture=no", "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:stepwise",
+        "-p", "no:logging", "-p", "no:faulthandler", "-p", "no:legacypath",
+        "-o", f"python_files=test_*.py {PUBLIC_FILE}", "-o", "python_functions=test_* check_*",
+        "--rootdir", str(CHECKS_ROOT), "-c", "/dev/null"]
+
+
+class CheckRun(dict):
+    """part -> PartResult of one submission, plus ``check_seconds``: time spent inside check bodies."""
+
+    def __init__(self, results: dict, check_seconds: float):
+        super().__init__(results)
+        self.check_seconds = check_seconds
+
+
+def _results(assignment: str, parts: list[str], plugin: PartsPlugin, seed: int) -> CheckRun:
+    # A part without a single check ran nothing: pytest (importlib mode) keeps a module that failed to
+    # import in sys.modules, and collects it as empty the next time.  That must never read as a 0.
+    empty = [part for part in parts if not any(o.part == part for o in plugin.outcomes)]
+    if empty:
+        raise CheckSessionError(f"no checks of {assignment} ({', '.join(empty)}) were collected")
+    return CheckRun({part: PartResult(assignment, part, [o for o in plugin.outcomes if o.part == part], seed)
+                     for part in parts}, plugin.check_seconds)
+
+
+def run_parts(assignment: str, parts: list[str], student, seed: int) -> CheckRun:
+    """Run the checks of ``parts`` in a pytest session of their own; every collected test is one unit
+    of its part's partial credit."""
+    plugin = PartsPlugin(student=student, parts=list(parts), seed=seed)
+    # Both streams: under nbgrader any stderr output zeroes the cell, and student warnings land there.
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        status = pytest.main(pytest_args(check_files(assignment, parts)), plugins=[plugin])
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise CheckSessionError(f"checks of {assignment} ({', '.join(parts)}) did not run: pytest exit {status}\n"
+                                + log.getvalue()[-3000:])
+    return _results(assignment, parts, plugin, seed)
+
+
+def run_part(assignment: str, part: str, student, seed: int) -> PartResult:
+    return run_parts(assignment, [part], student, seed)[part]
+
+
+class _Tail(io.StringIO):
+    """A long session's log: only the end is ever shown, so the rest is dropped as it comes."""
+
+    def write(self, s):
+        if self.tell() > 1 << 20:
+            tail = self.getvalue()[-(1 << 16):]
+            self.seek(0)
+            self.truncate()
+            super().write(tail)
+        return super().write(s)
+
+
+class CheckSession:
+    """One pytest session kept open for a grading worker's life, serving one submission after another.
+
+    Start-up, collection and importing the checks (0.1-0.25 s a session) are paid once per worker, not
+    per notebook.  Like pytest-xdist's workers, it takes over ``pytest_runtestloop`` and runs the items
+    of each job through the normal ``pytest_runtest_protocol``; the last item of a job tears every
+    fixture down, so nothing carries over from one student to the next.  pytest runs in a thread of
+    its own because ``pytest.main`` only returns when the session ends.
+    """
+
+    def __init__(self, assignments: list[str]):
+        self.files = [f for a in assignments for f in sorted((CHECKS_ROOT / a).glob("test_*.py"))
+                      + [CHECKS_ROOT / a / PUBLIC_FILE]]
+        self.thread = None
+
+    def start(self) -> None:
+        """Collect the checks now (a worker does it while it starts up); ``run_parts`` would otherwise.
+
+        Returns once collection is over: until then the process's streams point at the session's log.
+        """
+        self.plugin, self.jobs, self.results = PartsPlugin(), queue.Queue(), queue.Queue()
+        self.log, self.ready = _Tail(), threading.Event()
+        self.thread = threading.Thread(target=self._main, name="checks", daemon=True)
+        self.thread.start()
+        self.ready.wait()
+
+    def _main(self) -> None:
+        self.streams = sys.stdout, sys.stderr
+        try:
+            # pytest's reporter keeps the stdout it finds at start-up: give it the log, then (in the loop)
+            # give the process its streams back
+            with contextlib.redirect_stdout(self.log), contextlib.redirect_stderr(self.log):
+                status = pytest.main(pytest_args(self.files), plugins=[self.plugin, self])
+            failure = f"pytest exit {status}"
+        except BaseException as exc:  # the session is gone either way; whoever waits must hear why
+            failure = f"{type(exc).__name__}: {exc}"
+        self.ready.set()
+        self.results.put(CheckSessionError(f"the checks session ended ({failure})\n" + self.log.getvalue()[-3000:]))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        if session.testsfailed:  # a check module failed to import: nothing may be graded with this session
+            raise session.Interrupted(f"{session.testsfailed} check modules could not be collected")
+        sys.stdout, sys.stderr = self.streams
+        self.ready.set()
+        while (job := self.jobs.get()) is not None:
+            assignment, parts, student, seed = job
+            self.plugin.begin(student, parts, seed)
+            items = [i for i in session.items if i.path.parent.name == assignment and self.plugin.wanted(i)]
+            for n, item in enumerate(items):
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=items[n + 1] if n + 1 < len(items) else None)
+            self.results.put(self.plugin)
+        return True
+
+    def run_parts(self, assignment: str, parts: list[str], student, seed: int) -> CheckRun:
+        check_files(assignment, parts)  # an unknown part is the caller's error, not a session failure
+        if self.thread is None or not self.thread.is_alive():
+            self.start()
+        self.jobs.put((assignment, list(parts), student, seed))
+        answer = self.results.get()
+        if isinstance(answer, CheckSessionError):
+            self.thread = None
+            raise answer
+        return _results(assignment, parts, answer, seed)
+
+    def close(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.jobs.put(None)
+            self.thread.join()

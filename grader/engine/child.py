@@ -1,0 +1,117 @@
+"""The student's side of `execute`: runs in a process forked from the warm zygote, never in the checker.
+
+It isolates itself (grader/isolation.py), waits for the notebook's cells (a worker forks it ahead of
+time), runs them one by one, reporting each over the wire, then answers the checker's requests for
+plain data until told to stop.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import traceback
+
+from grader.engine import isolation, wire
+from grader.student.selfcheck import LocalStudent, StudentError
+
+
+class CappedText(io.TextIOBase):
+    """stdout for student code: keeps the first ``cap`` characters, counts and drops the rest."""
+
+    def __init__(self, cap: int):
+        self.cap, self.parts, self.size, self.dropped = cap, [], 0, 0
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        s = str(s)
+        room = self.cap - self.size
+        if room > 0:
+            self.parts.append(s[:room])
+            self.size += min(len(s), room)
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[... {self.dropped} characters of output dropped]"
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text
+
+
+def isolate(job: dict) -> None:
+    limits = isolation.Limits(**job["limits"])
+    if job["level"] == "namespaces":
+        work = isolation.enter_namespaces(job["hide"], job["keep"], limits)
+        isolation.drop_privileges(job["slot"])
+    else:
+        work = job["workdir"]
+    os.chdir(work)
+    # The sandbox uid has no passwd entry: getpass.getuser() (torch._dynamo's cache dir) reads these first.
+    os.environ.update(HOME=work, TMPDIR=work, USER="student", LOGNAME="student")
+    isolation.apply_rlimits(limits, cuda=job["cuda"])
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
+def run_cells(sock, cells: list, skip: set, cap: int) -> dict:
+    # The setup cell imports the public `selfcheck` that ships beside the release notebook.
+    sys.modules.setdefault("selfcheck", sys.modules["grader.student.selfcheck"])
+    ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
+    out = CappedText(cap)
+    for index, source in cells:
+        if index in skip:
+            continue
+        wire.send(sock, {"type": "cell_start", "index": index})
+        sys.stdout = sys.stderr = out
+        status, error = "ok", ""
+        try:
+            exec(compile(source, f"<cell {index}>", "exec"), ns)
+        except BaseException as exc:  # sys.exit, KeyboardInterrupt: an error of this cell, not our exit
+            status = "error"
+            error = "".join(traceback.format_exception_only(type(exc), exc))[-2000:]
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        wire.send(sock, {"type": "cell", "index": index, "status": status, "error": error, "stdout": out.take()})
+    return ns
+
+
+def serve(sock, ns: dict) -> None:
+    student = LocalStudent(ns)
+    methods = {"call": student.call, "get": student.get, "has": student.has,
+               "optimizer_steps": student.optimizer_steps}
+    wire.send(sock, {"type": "ready"})
+    while True:
+        request = wire.recv(sock, device_map=lambda d: d)
+        if request.get("op") == "bye":
+            return
+        try:
+            value = methods[request["op"]](*request.get("args", ()), **request.get("kwargs", {}))
+            reply = {"ok": value}
+        except StudentError as exc:
+            reply = {"error": str(exc)}
+        except BaseException as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+        try:
+            wire.send(sock, reply)
+        except wire.WireError as exc:
+            wire.send(sock, {"error": f"结果无法传回评分程序: {exc}"})
+
+
+def main(sock, setup: dict) -> None:
+    """Entry point of the forked child: isolates itself, waits for its cells; never returns normally."""
+    try:
+        isolate(setup)
+        import torch
+
+        torch.set_num_threads(1)
+        work = wire.recv(sock, device_map=lambda d: d)
+        ns = run_cells(sock, work["cells"], set(work["skip"]), setup["limits"]["output_bytes"])
+        serve(sock, ns)
+    except BaseException:
+        pass
+    finally:
+        os._exit(0)

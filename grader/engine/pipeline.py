@@ -1,0 +1,160 @@
+"""`make grade`: collect -> sanitize -> execute + check (workers) -> record -> report.
+
+Reading ``grade_course`` tells what grading does, in order.  A student's crash is a grade; only the
+engine's own failures make the exit status non-zero.
+"""
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import secrets
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from grader.engine import isolation, nbgrader_tuning, worker
+from grader.engine.collect import Submission, collect
+from grader.engine.execute import bare_main
+from grader.engine.gradebook import Gradebook, ensure_gradebook
+from grader.engine.record import course_config, read_marker, record
+from grader.engine.sanitize import sanitize
+from grader.engine.worker import Graded, Job, Timing
+from grader.layout import ASSIGNMENTS, checks_of
+
+
+class EngineError(RuntimeError):
+    """The engine itself cannot go on (not a student's fault)."""
+
+
+@dataclass
+class Summary:
+    course: Path
+    level: str
+    graded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    engine_failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    seed: int = 0
+    timings: dict[str, Timing] = field(default_factory=dict)
+    where: str = "local pool"
+
+
+def checks_version(assignment: str) -> str:
+    h = hashlib.sha256()
+    for path in sorted(checks_of(assignment).glob("*.py")):
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def default_workers() -> int:
+    import torch  # only to count GPUs; never initialises CUDA in this process beyond the query
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return gpus if gpus else max(1, os.cpu_count() or 1)
+
+
+def isolation_level(allow_weak: bool) -> str:
+    level = isolation.level()
+    if level != "namespaces" and not allow_weak:
+        raise EngineError(f"isolation here is only '{level}' (not root: no namespaces); grading a real class needs "
+                          "--allow-weak-isolation, or run as root")
+    return level
+
+
+def choose_seed(seed: int | None) -> int:
+    """The checks' input seed: given, from GRADER_SEED, or fresh (it is recorded in every report)."""
+    return seed if seed is not None else int(os.environ.get("GRADER_SEED") or secrets.randbits(31))
+
+
+def changed(course: Path, submissions: list[Submission], force: bool) -> tuple[list[tuple[Submission, str]], list[str]]:
+    """(submissions to grade with their fingerprints, keys of those unchanged since their last grading)."""
+    versions = {a: checks_version(a) for a in ASSIGNMENTS}
+    due, unchanged = [], []
+    for sub in submissions:
+        fp = sub.fingerprint(versions[sub.assignment])
+        marker = read_marker(course, sub)
+        if not force and marker and marker.get("fingerprint") == fp:
+            unchanged.append(sub.key)
+        else:
+            due.append((sub, fp))
+    return due, unchanged
+
+
+class LocalPool:
+    """Runs jobs on this machine's worker processes (one per core or GPU)."""
+
+    def __init__(self, course: Path, workers: int, limits: dict | None):
+        self.course, self.workers, self.limits = course, workers, limits
+        self.where = f"local pool ({workers} workers)"
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Graded | Exception]]:
+        ctx = multiprocessing.get_context("spawn")
+        slots = ctx.Value("i", 0)
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker.init,
+                                 initargs=(slots, str(self.course), self.limits)) as pool:
+            futures = {}
+            for job in jobs:  # each submit may start a worker: they warm up while the next job is prepared
+                with bare_main():  # a submit may spawn a worker, which would re-import our caller's __main__
+                    futures[pool.submit(worker.grade_one, job)] = job
+            for fut in as_completed(futures):
+                try:
+                    yield futures[fut], fut.result()
+                except Exception as exc:
+                    yield futures[fut], exc
+
+
+def grade_course(course: Path, *, force: bool = False, workers: int | None = None, allow_weak: bool = False,
+                 demo: bool = False, seed: int | None = None, progress=None, limits: dict | None = None,
+                 runner=None) -> Summary:
+    """Grade every changed submission of ``course`` into its gradebook.  ``runner``: where jobs run
+    (default: a ``LocalPool``)."""
+    nbgrader_tuning.install()
+    course = Path(course).resolve()
+    summary = Summary(course, isolation_level(allow_weak or demo), seed=choose_seed(seed))
+    db_url = ensure_gradebook(course)
+    config = course_config(course)
+    with Gradebook(db_url) as gb:
+        known = {a: {c.name for c in gb.find_notebook(a, a).grade_cells + gb.find_notebook(a, a).task_cells}
+                 for a in ASSIGNMENTS}
+
+    found = collect(course)
+    summary.skipped = found.skipped
+    due, summary.unchanged = changed(course, found.submissions, force)
+    if progress:
+        progress.start(len(due))
+    if not due:
+        return summary
+
+    def done(sub, fp, clean, graded: Graded | None, prepared: float = 0.0) -> None:
+        started = time.thread_time()  # CPU time: the workers share the cores with this thread
+        record(course, db_url, sub, clean, graded, fp, config)
+        summary.graded.append(sub.key)
+        if graded is not None:  # this process's share of the notebook: sanitize before, record after
+            graded.timing.main = prepared + time.thread_time() - started
+            summary.timings[sub.key] = graded.timing
+        progress and progress.advance(sub.key)
+
+    pending = {}
+
+    def jobs() -> Iterator[Job]:
+        for sub, fp in due:
+            started = time.thread_time()
+            clean = sanitize(sub, db_url, known[sub.assignment])
+            if clean.nb is None:  # nothing to run: recorded at once
+                done(sub, fp, clean, None)
+                continue
+            pending[sub.key] = (sub, fp, clean, time.thread_time() - started)
+            yield Job(sub.key, sub.assignment, clean.cells, clean.parts, summary.seed)
+
+    runner = runner or LocalPool(course, min(workers or default_workers(), len(due)), limits)
+    summary.where = runner.where
+    for job, outcome in runner.run(jobs()):
+        sub, fp, clean, prepared = pending.pop(job.key)
+        if isinstance(outcome, Exception):  # the engine failed on this one: say so, record nothing
+            summary.engine_failures.append(f"{sub.key}: {type(outcome).__name__}: {outcome}")
+            progress and progress.advance(sub.key)
+        else:
+            done(sub, fp, clean, outcome, prepared)
+    return summary

@@ -1,0 +1,66 @@
+"""Stage `sanitize`: what nbgrader does before running a submission, with nbgrader's own preprocessors.
+
+Outputs are cleared, duplicate ids dropped, locked and test cells restored from the gradebook
+(deleted ones added back), metadata checked.  What cannot be repaired becomes a problem line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                    OverwriteKernelspec)
+
+from grader.engine.notebook import NotebookError, graded_parts, load_notebook, nbgrader_meta, student_code
+from grader.engine.collect import Submission
+
+
+@dataclass
+class Sanitized:
+    nb: object | None
+    parts: list[tuple[str, float]] = field(default_factory=list)
+    cells: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def nbgrader_resources(sub: Submission, db_url: str) -> dict:
+    return {"nbgrader": {"db_url": db_url, "assignment": sub.assignment, "notebook": sub.assignment,
+                         "student": sub.student}}
+
+
+def _drop_emptied_metadata(nb, resources):
+    """DeduplicateIds empties the nbgrader metadata of earlier copies, which the later steps then
+    index by grade_id and crash on; without the key such a copy is an ordinary cell."""
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", None) == {}:
+            del cell.metadata["nbgrader"]
+    return nb, resources
+
+
+def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
+    """``known_ids`` are the assignment's grade ids in the gradebook, to spot a notebook of another one."""
+    if sub.notebook is None:
+        return Sanitized(None)
+    try:
+        nb = load_notebook(sub.notebook)
+    except NotebookError as exc:
+        return Sanitized(None, problems=[f"{exc}; scored 0"])
+    problems = []
+    ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c)]
+    if known_ids and not known_ids & set(ids):
+        problems.append(f"{sub.notebook}: no cell of assignment '{sub.assignment}' found; "
+                        "is this the notebook of another assignment?")
+    duplicates = sorted({i for i in ids if i and ids.count(i) > 1})
+    if duplicates:
+        problems.append(f"{sub.notebook}: duplicated cells {', '.join(duplicates)}; the last copy is kept")
+    missing = sorted(known_ids - set(ids))
+    if missing:
+        problems.append(f"{sub.notebook}: deleted cells {', '.join(missing)} restored from the assignment")
+    resources = nbgrader_resources(sub, db_url)
+    steps = [ClearOutput(), DeduplicateIds(), _drop_emptied_metadata, OverwriteKernelspec(),
+             OverwriteCells(add_missing_cells=True), CheckCellMetadata()]
+    try:
+        for step in steps:
+            nb, resources = step.preprocess(nb, resources) if hasattr(step, "preprocess") else step(nb, resources)
+    except Exception as exc:  # nbgrader raises plain exceptions for bad metadata; the message says which cell
+        return Sanitized(None, problems=problems + [f"{sub.notebook}: {type(exc).__name__}: {str(exc)[:300]}; scored 0"])
+    return Sanitized(nb, graded_parts(nb), student_code(nb), problems)

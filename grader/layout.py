@@ -1,0 +1,43 @@
+"""Where things live: the one place that knows the repository's folders and its assignments.
+
+An assignment is a folder ``solutions/<name>/`` holding the nbgrader source notebook ``<name>.ipynb``;
+its checks live in ``grader/checks/<name>/``.  Nothing else lists the assignments.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BOOK = REPO / "book"
+SOLUTIONS = REPO / "solutions"      # nbgrader's source folder
+EXERCISES = REPO / "exercises"      # nbgrader's release folder (generated)
+CHECKS = REPO / "grader" / "checks"
+SELFCHECK = REPO / "grader" / "student" / "selfcheck.py"
+BUILD = REPO / "_build"
+DIST = REPO / "dist"
+NBGRADER_CONFIG = REPO / "nbgrader_config.py"
+PUBLIC_CHECKS = "public_checks.py"  # file name of an assignment's shipped checks
+
+
+def _assignments() -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file()))
+
+
+ASSIGNMENTS = _assignments()
+
+
+def source_notebook(assignment: str) -> Path:
+    return SOLUTIONS / assignment / f"{assignment}.ipynb"
+
+
+def release_notebook(assignment: str) -> Path:
+    return EXERCISES / assignment / f"{assignment}.ipynb"
+
+
+def checks_of(assignment: str) -> Path:
+    return CHECKS / assignment
+
+
+def shipped_files(assignment: str) -> dict[str, Path]:
+    """The files a release of ``assignment`` carries beside its notebook, and where each comes from."""
+    return {"selfcheck.py": SELFCHECK, PUBLIC_CHECKS: CHECKS / assignment / PUBLIC_CHECKS}

@@ -1,0 +1,1 @@
+"""What students get beside each notebook (``selfcheck.py``); torch only."""

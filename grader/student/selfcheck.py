@@ -1,0 +1,200 @@
+"""Public self-checks, runnable with nothing but torch (this file ships to students as ``selfcheck.py``).
+
+``check(part)`` runs the public checks of one part of the assignment in the current folder against the
+notebook's own functions and prints a report in Chinese.  The grader reuses ``LocalStudent`` and
+``call_with_fixtures`` so that students and graders drive submissions the same way.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import random
+import sys
+import traceback
+
+import torch
+
+PUBLIC_MODULE = "public_checks"
+
+
+class StudentError(Exception):
+    """The student's code raised, or a name the check needs is missing."""
+
+
+def cuda_present() -> bool:
+    """The one place that decides whether cuda is used (the notebooks, the checks and the engine ask here)."""
+    return torch.cuda.is_available()
+
+
+def pick_device() -> torch.device:
+    """Where the notebooks put their tensors: cuda when present, cpu otherwise."""
+    return torch.device("cuda" if cuda_present() else "cpu")
+
+
+def grading_devices() -> list[str]:
+    """Devices every device-dependent check runs on: cpu always, cuda where present."""
+    return ["cpu", "cuda"] if cuda_present() else ["cpu"]
+
+
+def make_rng(seed: int) -> torch.Generator:
+    """A CPU generator; checks draw on it and move the result to the device they test."""
+    return torch.Generator().manual_seed(int(seed) % (2**63))
+
+
+def plain(value, depth: int = 0):
+    """Copy a student's result into plain data: base-class tensors, numbers, str, lists, dicts.
+
+    Subclasses and exotic objects are refused, so an object whose ``__eq__`` lies never reaches a check.
+    """
+    if depth > 20:
+        raise StudentError("返回值嵌套过深 (nested deeper than 20 levels)")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, torch.Tensor):
+        if type(value) is not torch.Tensor and not isinstance(value, torch.nn.Parameter):
+            raise StudentError(f"返回了 torch.Tensor 的子类 {type(value).__name__}; 请返回普通张量")
+        return torch.Tensor.detach(value).clone().as_subclass(torch.Tensor)
+    if type(value) in (list, tuple):
+        return type(value)(plain(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return {plain(k, depth + 1): plain(v, depth + 1) for k, v in value.items()}
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "shape", None) == ():
+        return value.item()
+    raise StudentError(f"返回值类型 {type(value).__name__} 不是普通数据 (张量、数字、列表、字典)")
+
+
+class LocalStudent:
+    """The student's notebook namespace, seen only through plain data."""
+
+    def __init__(self, namespace: dict):
+        self.ns = namespace
+
+    def has(self, name: str) -> bool:
+        return name in self.ns
+
+    def _lookup(self, name: str):
+        if name not in self.ns:
+            raise StudentError(f"笔记本中没有定义 `{name}` (name `{name}` is not defined in the notebook)")
+        return self.ns[name]
+
+    def get(self, name: str):
+        """The value of a global variable of the notebook."""
+        return plain(self._lookup(name))
+
+    def call(self, name: str, *args, **kwargs):
+        """Call a function (or class) of the notebook on the check's inputs and return plain data."""
+        fn = self._lookup(name)
+        try:
+            result = fn(*args, **kwargs)
+        except NotImplementedError:
+            raise StudentError(f"`{name}` 还没有实现 (it still raises NotImplementedError)") from None
+        except Exception as exc:  # a student's bug is a failed check, reported with its own message
+            raise StudentError(f"`{name}` 抛出异常: {type(exc).__name__}: {exc}") from None
+        return plain(result)
+
+    def optimizer_steps(self, cls_name: str, params: list, grads: list[list], **hyper):
+        """Build the notebook's optimizer class on copies of ``params`` and apply ``grads`` step by step.
+
+        Returns the parameters after every step (a list of lists of tensors).
+        """
+        cls = self._lookup(cls_name)
+        leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
+        try:
+            opt = cls(leaves, **hyper)
+            history = []
+            for step_grads in grads:
+                for p, g in zip(leaves, step_grads):
+                    p.grad = g.detach().clone()
+                opt.step()
+                history.append([p.detach().clone() for p in leaves])
+        except Exception as exc:
+            raise StudentError(f"`{cls_name}` 抛出异常: {type(exc).__name__}: {exc}") from None
+        return plain(history)
+
+
+def call_with_fixtures(fn, fixtures: dict):
+    """Call a check, handing it the fixtures its parameters name (as pytest would)."""
+    names = inspect.signature(fn).parameters
+    return fn(**{n: fixtures[n] for n in names})
+
+
+def public_checks_for(module, part: str) -> list:
+    """The public checks of one part: functions named ``check_<part>__<what>``."""
+    prefix = f"check_{part}__"
+    return [getattr(module, n) for n in sorted(vars(module)) if n.startswith(prefix) and callable(getattr(module, n))]
+
+
+def is_autograded_test(cell) -> bool:
+    """An nbgrader test cell: graded code that is not a solution."""
+    meta = (cell.get("metadata", {}).get("nbgrader") or {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def runnable_source(source) -> str:
+    """Plain Python for a cell: IPython magics and shell escapes are commented out, not run."""
+    source = "".join(source) if isinstance(source, list) else source
+    return "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+
+
+def check(part: str, namespace: dict | None = None) -> float:
+    """Run the public checks of ``part`` on this notebook; print a report; return the share passed."""
+    if namespace is None:
+        namespace = vars(sys.modules["__main__"])
+    module = importlib.import_module(PUBLIC_MODULE)
+    checks = public_checks_for(module, part)
+    if not checks:
+        print(f"[{part}] 没有找到这一部分的公开检查 (no public checks for part '{part}')")
+        return 0.0
+    student = LocalStudent(namespace)
+    seed = random.SystemRandom().randrange(2**31)
+    passed = total = 0
+    print(f"== 自检 [{part}] ==")
+    for fn in checks:
+        for device in grading_devices() if "device" in inspect.signature(fn).parameters else ["cpu"]:
+            total += 1
+            label = fn.__name__.split("__", 1)[1] + (f" [{device}]" if device != "cpu" else "")
+            try:
+                call_with_fixtures(fn, {"student": student, "device": torch.device(device), "rng": make_rng(seed)})
+            except StudentError as exc:
+                print(f"  ✗ {label}: {exc}")
+            except AssertionError as exc:
+                print(f"  ✗ {label}: {exc or '结果不符合要求'}")
+            except Exception as exc:
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                print(f"  ✗ {label}: 检查出错 {type(exc).__name__}: {exc} (line {where.lineno})")
+            else:
+                passed += 1
+                print(f"  ✓ {label}")
+    print(f"公开检查通过 {passed}/{total}。评分时还会运行更多隐藏检查 (随机输入), 通过公开检查不代表满分。")
+    return passed / total
+
+
+def check_notebook(path: str) -> float:
+    """Run a notebook's own cells, then the public checks of each of its parts (``python selfcheck.py NB``)."""
+    import json
+
+    folder = os.path.dirname(os.path.abspath(path))
+    with open(path, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    sys.modules.setdefault("selfcheck", sys.modules[__name__])
+    ns = {"__name__": "__main__"}
+    parts = []
+    for i, cell in enumerate(cells):
+        if is_autograded_test(cell):
+            parts.append(cell["metadata"]["nbgrader"]["grade_id"])
+        elif cell.get("cell_type") == "code":
+            try:
+                exec(compile(runnable_source(cell["source"]), f"{path} cell {i}", "exec"), ns)
+            except Exception as exc:
+                print(f"单元格 {i} 出错: {type(exc).__name__}: {exc}")
+    shares = [check(part, ns) for part in parts]
+    return sum(shares) / len(shares) if shares else 0.0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("用法: python selfcheck.py 笔记本.ipynb")
+    check_notebook(sys.argv[1])
