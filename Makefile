@@ -7,7 +7,7 @@ SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book serve exercises release grade demo bench test system-deps clean
+.PHONY: all help venv book serve exercises release grade demo bench test test-deps system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
@@ -29,9 +29,16 @@ book: $(VENV_OK) ## build the HTML book into _build/html (cells run through a ju
 serve: book ## preview the book on http://localhost:$(PORT)
 	$(PY) -m http.server -d $(HTML) $(PORT)
 
-system-deps: ## install Debian's chromium and a CJK font (browser test); needs root and apt
+system-deps: ## install Debian's chromium and a CJK font (browser tests, figures); needs root and apt
 	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 	@chromium --version
+
+# `make test` provisions what the browser tests need where it can (root with apt), and says in one line
+# what to do where it cannot; the browser tests then fail rather than skip.
+test-deps:
+	@if command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory system-deps; \
+	else echo "make test: chromium or a CJK font is missing and this user cannot install them: run 'sudo make system-deps' once (the browser tests fail until then)" >&2; fi
 
 exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader
 	$(PY) -c "from grader.course.release import build_exercises; build_exercises()"
@@ -52,7 +59,7 @@ release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exer
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
 	$(PY) -m grader.course.bench --students 10
 
-test: $(VENV_OK) ## run the test suite
+test: $(VENV_OK) test-deps ## run the test suite (installs chromium and a CJK font first where it can)
 	$(PY) -m pytest
 
 clean: ## remove build outputs (keeps .venv)

@@ -50,7 +50,7 @@ def cmd_grade(args) -> int:
                                progress=progress)
     except EngineError as exc:
         progress.stop()
-        console.print(f"[red]grade: {exc}[/red]")
+        console.print(f"[red]grade: {exc}[/red]", soft_wrap=True)
         return 2
     progress.stop()
     course = summary.course
@@ -59,7 +59,10 @@ def cmd_grade(args) -> int:
     summary.engine_failures += generate_feedback(course, summary.graded) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
-    table = Table(title=f"Grades ({course.name}; isolation: {summary.level}; {summary.where})")
+    console.print(f"isolation ({summary.where}):")
+    for line in summary.layers.describe():
+        console.print("  " + line, markup=False)
+    table = Table(title=f"Grades ({course.name})")
     table.add_column("student")
     grid = scores(db_url)
     assignments = sorted(grid)

@@ -83,7 +83,7 @@ def mutant_ids(mutants: list[tuple]) -> list[str]:
 
 def public_share(assignment: str, part: str, ns: dict, monkeypatch) -> float:
     """Share of the public checks of `part` passed, as a student's `check(part)` reports it."""
-    monkeypatch.setitem(sys.modules, "public_checks", importlib.import_module(f"grader.{assignment}.public_checks"))
+    monkeypatch.setitem(sys.modules, "public_checks", importlib.import_module(f"grader.checks.{assignment}.public_checks"))
     return grader.student.selfcheck.check(part, namespace=ns)
 
 

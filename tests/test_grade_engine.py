@@ -17,7 +17,6 @@ import pytest
 
 from grader.layout import ASSIGNMENTS
 from grader.engine import isolation
-from grader.engine import worker
 from grader.engine.notebook import load_notebook
 from grader.course.demo import build_demo_class, solved, _answers
 from grader.layout import REPO
@@ -44,6 +43,11 @@ THREATS = {
     "endless_output": "for i in range(300000):\n    print('x' * 50)",
     "network": "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\nexcept OSError:\n    pass",
     "daemon": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(3600)\n    os._exit(0)",
+    "kill_everything": "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass",
+    "ptrace_parent": "import ctypes, os\nlibc = ctypes.CDLL(None)\nfor pid in range(1, 4096):\n    libc.ptrace(16, pid, 0, 0)",
+    "user_namespace": "import ctypes\nctypes.CDLL(None).unshare(0x10000000)",
+    "loopback": "import socket\nfor port in (22, 80, 8000, 8888, 6379):\n    try:\n        socket.create_connection(('127.0.0.1', port), timeout=1)\n    except OSError:\n        pass",
+    "sqlite_gradebook": "import glob, sqlite3\nfor p in glob.glob('/**/gradebook.db', recursive=True)[:3]:\n    try:\n        sqlite3.connect(p).execute('update grade set auto_score = 4000')\n    except Exception:\n        pass",
     "pickle_bomb": "import pickle, os\nclass Boom:\n    def __reduce__(self):\n        return (os.system, ('touch /tmp/pwned',))\nPAYLOAD = pickle.dumps(Boom())",
 }
 HOSTILE_ASSIGNMENT = "eigen_bounds"
@@ -83,7 +87,7 @@ def test_outputs_nbgrader_and_the_instructor_use(demo):
     assert csv.splitlines()[0].startswith("assignment,duedate,timestamp,student_id")
     assert len(csv.splitlines()) == 1 + 5 * len(ASSIGNMENTS)
     report = write_instructor_report(course, db_url, summary).read_text()
-    assert "namespaces" in report or "rlimits" in report
+    assert "Isolation in force" in report and "Landlock" in report and "seccomp" in report
     assert "<svg" in report and "not a valid notebook" in report and "eve" in report
     nb = load_notebook(course / "autograded" / "alice" / "divergence" / "divergence.ipynb")
     assert any(o.get("output_type") == "execute_result" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -125,9 +129,24 @@ def test_every_threat_gets_exactly_its_honest_score(tmp_path):
     assert wrong == {}
     assert not Path("/tmp/pwned").exists()
     assert not any(p.name == "fill" for p in tmp_path.rglob("fill"))
-    if isolation.level() == "namespaces":  # daemons, spare children forked ahead: all gone with the workers
-        uids = range(isolation.SANDBOX_UID_BASE, isolation.SANDBOX_UID_BASE + 2 * worker.SLOTS_PER_WORKER)
-        assert [u for u in uids if isolation._live_pids(u)] == []
+    assert sandbox_processes() == []  # daemons, spare children forked ahead: all gone with the workers
+
+
+def sandbox_processes() -> list[int]:
+    """Live processes of this user or of a sandbox uid that sit in a PID namespace other than ours."""
+    ours = os.readlink("/proc/self/ns/pid")
+    uids = {os.getuid()} | set(range(isolation.SANDBOX_UID_BASE, isolation.SANDBOX_UID_BASE + isolation.UID_RANGE))
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(l.split(":", 1) for l in f if ":" in l)
+            if int(fields["Uid"].split()[0]) in uids and fields["State"].split()[0] not in "ZX" \
+                    and os.readlink(f"/proc/{pid}/ns/pid") != ours:
+                found.append(int(pid))
+        except (OSError, KeyError, ValueError):
+            continue
+    return found
 
 
 def test_kill_minus_9_then_rerun_loses_and_doubles_nothing(tmp_path):

@@ -1,13 +1,16 @@
 """exercises/ is exactly what nbgrader generates from solutions/, and nothing hidden reaches it."""
 import filecmp
+import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.layout import ASSIGNMENTS, EXERCISES, SOLUTIONS, checks_of, shipped_files, source_notebook
+from grader.layout import ASSIGNMENTS, EXERCISES, REPO, SOLUTIONS, checks_of, shipped_files, source_notebook
 from grader.engine.notebook import graded_parts, load_notebook, nbgrader_meta
 from grader.course.leaks import hidden_lines, scan, solution_lines
 from grader.course.release import build_exercises
@@ -70,3 +73,22 @@ def test_public_files_ship_beside_each_release(assignment):
     for mod in re.findall(r"^(?:import|from) (\w+)", public, re.M):
         assert mod in {"torch", "math", "random", "itertools", "collections", "__future__", "functools"}, \
             f"public checks of {assignment} import {mod}: students only have torch"
+
+
+def test_plain_nbgrader_generate_assignment_gives_a_release_whose_first_cell_runs(tmp_path):
+    """An instructor with the venv active types nbgrader's own command, not `make exercises`."""
+    venv_bin = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+               NUMSTAB_COURSE_ROOT=str(tmp_path / "course"))
+    release = tmp_path / "release"
+    run = subprocess.run(["nbgrader", "generate_assignment", "divergence", "--force",
+                          f"--CourseDirectory.release_directory={release}"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    folder = release / "divergence"
+    assert {"divergence.ipynb", "selfcheck.py", "public_checks.py"} <= {p.name for p in folder.iterdir()}
+    first = next(c for c in load_notebook(folder / "divergence.ipynb").cells if c.cell_type == "code")
+    # the student's kernel starts in the notebook's folder, with nothing of this repository importable
+    ran = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, '.'); exec({first.source!r})"],
+                         cwd=folder, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]

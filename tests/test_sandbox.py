@@ -1,24 +1,31 @@
 """execute: the threat model, one hostile cell at a time, against the real sandbox and zygote.
 
 Each test runs honest cells around a hostile one and checks that the honest ones still answer, the
-hostile one is recorded, and the host is unharmed.
+hostile one is recorded, and the host is unharmed.  `make test` runs this module twice: as whoever runs
+the suite, and (when that is root) again as an ordinary user (tests/test_unprivileged.py).
 """
+import dataclasses
 import errno
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from grader.engine import isolation
-from grader.engine.execute import Placement, Sandbox, SandboxStudent, spawn_child, zygote_context, zygote_pid
+from grader.engine.execute import Sandbox, SandboxStudent, spawn_child, zygote_context, zygote_pid
+from grader.layout import REPO
 from grader.student.selfcheck import StudentError
 
-from grader.layout import REPO
 HONEST_BEFORE = "import torch\ndef double(x):\n    return 2 * x"
 HONEST_AFTER = "ANSWER = 42"
-NAMESPACES = isolation.level() == "namespaces"
+LAYERS = isolation.detect()
+NAMESPACES = LAYERS.namespaces
+ROOT = os.geteuid() == 0
 
 
 @pytest.fixture(scope="module")
@@ -26,19 +33,31 @@ def ctx():
     return zygote_context()
 
 
+@pytest.fixture(scope="module")
+def sandbox_uid():
+    if not (ROOT and NAMESPACES):
+        yield None
+        return
+    uid, lock = isolation.claim_uid()
+    yield uid
+    os.close(lock)
+
+
 @pytest.fixture
-def place(tmp_path):
+def place(tmp_path, sandbox_uid):
     secret = tmp_path / "course" / "gradebook.db"
     secret.parent.mkdir()
     secret.write_text("scores")
-    return Placement(slot=7, level=isolation.level(), hide=[str(REPO), str(tmp_path / "course"), os.path.expanduser("~")],
-                     keep=[sys.prefix, sys.base_prefix], workdir=str(tmp_path / "work"),
-                     limits=isolation.Limits(cell_seconds=3, submission_seconds=40, memory_bytes=4 * 2**30,
-                                             tmp_bytes=8 * 2**20, file_bytes=4 * 2**20))
+    work = tmp_path / "work"
+    work.mkdir()
+    work.chmod(0o777)
+    return isolation.Policy(layers=LAYERS, uid=sandbox_uid, hide=[str(REPO), str(tmp_path / "course"), os.path.expanduser("~")],
+                            keep=[sys.prefix, sys.base_prefix], workdir=str(work),
+                            limits=isolation.Limits(cell_seconds=3, submission_seconds=40, memory_bytes=4 * 2**30,
+                                                    tmp_bytes=8 * 2**20, file_bytes=4 * 2**20))
 
 
 def run(ctx, place, hostile):
-    os.makedirs(place.workdir, exist_ok=True)
     box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, hostile), (2, HONEST_AFTER)], place)
     runs = box.start()
     return box, runs, SandboxStudent(box)
@@ -52,7 +71,9 @@ def honest_parts_answer(student):
 @pytest.mark.parametrize("hostile,status", [
     ("while True:\n    pass", "timeout"),
     ("import os\nos._exit(0)", "died"),
-    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "died"),
+    # the student's process is its PID namespace's init: the kernel drops a signal it sends itself
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "ok" if NAMESPACES else "died"),
+    ("import os\nos.abort()", "died"),
     ("import sys\nsys.exit(0)", "error"),
     ("raise KeyboardInterrupt", "error"),
     ("x = bytearray(8 * 2**30)", "error"),
@@ -108,12 +129,10 @@ def test_course_files_hidden_checks_and_network_are_out_of_reach(ctx, place, tmp
         assert student.get("WHO")  # a uid without a passwd entry must not break getpass (torch._dynamo uses it)
     finally:
         box.close()
-    if NAMESPACES:
-        # an empty tmpfs over the folder, or no such folder at all inside the sandbox's /tmp
-        assert all(v in ([], errno.ENOENT, errno.EACCES) for v in seen.values()), seen
-        assert net != "open" and uid == isolation.SANDBOX_UID_BASE + place.slot
-    else:  # rlimits level: the report says so; the process still cannot pickle its way into the checker
-        assert uid == os.getuid()
+    # an empty tmpfs over the folder, no such folder inside the sandbox's /tmp, or Landlock's refusal
+    assert all(v in ([], errno.ENOENT, errno.EACCES) for v in seen.values()), seen
+    assert net != "open"
+    assert uid == (place.uid if ROOT else os.getuid())
 
 
 @pytest.mark.parametrize("hostile", [
@@ -132,14 +151,36 @@ def test_resource_bombs_are_contained(ctx, place, hostile):
         max(p.stat().st_size for p in Path(place.workdir).rglob("big.bin")) <= place.limits.file_bytes
 
 
-def test_a_daemon_left_behind_is_killed_before_the_next_student(ctx, place):
-    daemon = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\n    os._exit(0)"
+def pid_namespace_members(init_ns: str) -> list[int]:
+    """Host pids of the live processes in the PID namespace ``init_ns`` (a /proc/<pid>/ns/pid link)."""
+    members = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/ns/pid") == init_ns:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] not in "ZX":
+                        members.append(int(pid))
+        except OSError:
+            continue
+    return members
+
+
+def sandbox_pid_namespace(box) -> str:
+    with open(f"/proc/{box.proc.pid}/task/{box.proc.pid}/children") as f:
+        init = int(f.read().split()[0])
+    return os.readlink(f"/proc/{init}/ns/pid")
+
+
+def test_a_daemon_left_behind_dies_with_the_sandbox(ctx, place):
+    daemon = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+              "        time.sleep(600)\n    os._exit(0)\ntime.sleep(0.2)")
     box, runs, student = run(ctx, place, daemon)
     honest_parts_answer(student)
+    assert NAMESPACES, "this host gives no PID namespace: a daemon could outlive its sandbox"
+    ns = sandbox_pid_namespace(box)
+    assert len(pid_namespace_members(ns)) >= 2  # the init and the daemon it left
     box.close()
-    uid = isolation.SANDBOX_UID_BASE + place.slot if NAMESPACES else None
-    if uid is not None:
-        assert isolation._live_pids(uid) == [], "a process of the sandbox uid survived close()"
+    assert pid_namespace_members(ns) == [], "a process of the sandbox survived close()"
 
 
 def test_the_zygote_never_runs_a_torch_op(ctx, place):
@@ -156,8 +197,9 @@ def test_kept_paths_stay_readable_even_under_tmp(ctx, place, tmp_path):
     kept = tmp_path / "venv-like"
     kept.mkdir()
     (kept / "marker.txt").write_text("still here")
-    place.keep = place.keep + [str(kept)]
-    box = Sandbox(ctx, [(0, f"TEXT = open({str(kept / 'marker.txt')!r}).read()")], place)
+    kept.chmod(0o755)
+    box = Sandbox(ctx, [(0, f"TEXT = open({str(kept / 'marker.txt')!r}).read()")],
+                  dataclasses.replace(place, keep=place.keep + [str(kept)]))
     box.start()
     try:
         assert SandboxStudent(box).get("TEXT") == "still here"
@@ -166,23 +208,22 @@ def test_kept_paths_stay_readable_even_under_tmp(ctx, place, tmp_path):
 
 
 def test_a_child_forked_ahead_runs_the_cells_it_is_sent_and_stays_isolated(ctx, place):
-    os.makedirs(place.workdir, exist_ok=True)
-    spare = spawn_child(ctx, place, torch.cuda.is_available())
-    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, "import os\nUID = os.getuid()"), (2, HONEST_AFTER)], place, spare)
+    spare = spawn_child(ctx, place)
+    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, "import os\nUID = os.getuid()\nPID = os.getpid()"), (2, HONEST_AFTER)],
+                  place, spare)
     box.start()
     student = SandboxStudent(box)
     try:
         honest_parts_answer(student)
-        if NAMESPACES:
-            assert student.get("UID") == isolation.SANDBOX_UID_BASE + place.slot
+        assert student.get("UID") == (place.uid if ROOT else os.getuid())
+        assert student.get("PID") == 1  # the init of its own PID namespace
         assert box.proc is spare[0]
     finally:
         box.close()
 
 
 def test_a_child_forked_ahead_that_died_waiting_is_replaced(ctx, place):
-    os.makedirs(place.workdir, exist_ok=True)
-    proc, sock = spawn_child(ctx, place, torch.cuda.is_available())
+    proc, sock = spawn_child(ctx, place)
     proc.kill()
     proc.join(5)
     box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, HONEST_AFTER)], place, (proc, sock))
@@ -197,7 +238,7 @@ def test_a_child_forked_ahead_that_died_waiting_is_replaced(ctx, place):
 def test_nothing_written_to_shared_places_reaches_the_next_student_or_the_host(ctx, place):
     leave = ("import os\n"
              "LEFT = []\n"
-             "for d in ['/dev/shm', '/var/tmp', '/run/lock', '/tmp']:\n"
+             "for d in ['/dev/shm', '/var/tmp', '/run/lock', os.environ['TMPDIR']]:\n"
              "    try:\n"
              "        open(os.path.join(d, 'numstab-note'), 'w').write('answer')\n"
              "        LEFT.append(d)\n"
@@ -209,7 +250,7 @@ def test_nothing_written_to_shared_places_reaches_the_next_student_or_the_host(c
     assert runs[1].status == "ok", runs[1].error
     assert len(student.get("LEFT")) == 4  # every folder was writable: the notes were really written
     box.close()
-    look = ("import os\nFOUND = [d for d in ['/dev/shm', '/var/tmp', '/run/lock', '/tmp']"
+    look = ("import os\nFOUND = [d for d in ['/dev/shm', '/var/tmp', '/run/lock', os.environ['TMPDIR']]"
             " if os.path.exists(os.path.join(d, 'numstab-note'))]\n"
             "from multiprocessing import shared_memory\n"
             "try:\n    shared_memory.SharedMemory(name='numstab-shm'); SHM = True\nexcept FileNotFoundError:\n    SHM = False")
@@ -219,9 +260,163 @@ def test_nothing_written_to_shared_places_reaches_the_next_student_or_the_host(c
     finally:
         box.close()
     on_host = [d for d in ["/dev/shm", "/var/tmp", "/run/lock"] if os.path.exists(os.path.join(d, "numstab-note"))]
-    if NAMESPACES:
-        assert found == [] and shm is False and on_host == []
-    else:  # why a real class needs namespaces (or --allow-weak-isolation): this level shares them
-        assert "/dev/shm" in found and shm is True
-        for d in on_host:
-            os.remove(os.path.join(d, "numstab-note"))
+    assert found == [] and shm is False and on_host == []
+
+
+# -- the allow-list: what a submission finds on the host ---------------------------------------------------
+PLANTED = "SECRET_SOLUTION = 'numstab planted copy'\n"
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """World-readable copies of a solution in places a submission might look.
+
+    As root: another user's home, /srv, /opt and a folder beside the course; as an ordinary user the
+    root pass planted the first three and hands them down (NUMSTAB_PLANTED), this pass adds its own.
+    """
+    beside = Path(tempfile.mkdtemp(prefix="numstab-planted-beside-"))  # world-traversable, unlike pytest's tmp
+    beside.chmod(0o755)
+    paths = [beside / "solutions" / "divergence.ipynb"]
+    if ROOT:
+        tag = f"numstab-planted-{os.getpid()}"
+        paths += [Path("/srv") / tag / "divergence.ipynb", Path("/opt") / tag / "test_lars_step.py",
+                  Path("/home") / tag / "solutions" / "divergence.ipynb"]  # as another user's home would be
+    paths += [Path(p) for p in os.environ.get("NUMSTAB_PLANTED", "").split(os.pathsep) if p]
+    made = []
+    for path in paths:
+        if path.exists():  # planted by the root pass
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(PLANTED)
+        made.append(path)
+        for folder in path.parents:  # world-readable all the way down, as a careless host would have it
+            if str(folder) in ("/", "/tmp", "/srv", "/opt", "/home"):
+                break
+            folder.chmod(folder.stat().st_mode | 0o755)
+        path.chmod(0o644)
+    yield paths
+    for path in made:
+        top = next(f for f in path.parents if f.name.startswith("numstab-planted-"))
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_world_readable_copies_of_the_solutions_anywhere_on_the_host_stay_out_of_reach(ctx, place, planted):
+    assert all(p.read_text() == PLANTED for p in planted)  # readable by this user, outside the sandbox
+    search = ("import os\nFOUND = {}\n"
+              f"for p in {[str(p) for p in planted]!r}:\n"
+              "    try:\n        FOUND[p] = open(p).read()\n    except OSError as e:\n        FOUND[p] = e.errno\n"
+              "WALK = []\nfor top in ['/srv', '/opt', '/home', os.path.dirname(os.path.dirname(" f"{str(planted[0])!r}" "))]:\n"
+              "    try:\n        for d, _, files in os.walk(top):\n            WALK += [os.path.join(d, f) for f in files]\n"
+              "    except OSError:\n        pass")
+    box, runs, student = run(ctx, place, search)
+    try:
+        assert runs[1].status == "ok", runs[1].error
+        found, walked = student.get("FOUND"), student.get("WALK")
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    assert all(v in (errno.EACCES, errno.ENOENT) for v in found.values()), found
+    assert walked == []
+
+
+def test_the_gradebook_cannot_be_written(ctx, place, tmp_path):
+    book = tmp_path / "course" / "gradebook.db"
+    hostile = (f"import sqlite3\ntry:\n    c = sqlite3.connect({str(book)!r}); c.execute('create table t(x)'); c.commit(); DONE = True\n"
+               "except Exception as e:\n    DONE = type(e).__name__\n"
+               f"try:\n    open({str(book)!r}, 'a').write('4000 points'); APPENDED = True\nexcept OSError as e:\n    APPENDED = e.errno")
+    box, runs, student = run(ctx, place, hostile)
+    try:
+        assert student.get("DONE") is not True and student.get("APPENDED") is not True
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    assert book.read_text() == "scores"
+
+
+def test_a_loopback_listener_on_the_host_hears_nothing(ctx, place):
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    hostile = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2); NET = 'connected'\n"
+               "except OSError as e:\n    NET = e.errno")
+    box, runs, student = run(ctx, place, hostile)
+    try:
+        assert student.get("NET") != "connected"
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    with pytest.raises(TimeoutError):
+        listener.accept()
+    listener.close()
+
+
+def test_no_signal_or_ptrace_reaches_the_grader_or_another_sandbox(ctx, place, tmp_path):
+    other = Sandbox(ctx, [(0, "import time\nX = 1")], place)
+    other.start()
+    with open(f"/proc/{other.proc.pid}/task/{other.proc.pid}/children") as f:
+        other_init = int(f.read().split()[0])
+    targets = [os.getpid(), other.proc.pid, other_init, zygote_pid()]
+    hostile = ("import os, signal, ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nHIT = []\n"
+               f"for pid in {targets!r}:\n"
+               "    try:\n        os.kill(pid, signal.SIGKILL); HIT.append(('kill', pid))\n    except OSError:\n        pass\n"
+               "    if libc.ptrace(16, pid, 0, 0) == 0:\n        HIT.append(('ptrace', pid))\n")
+    box, runs, student = run(ctx, place, hostile)
+    try:
+        assert student.get("HIT") == []
+        honest_parts_answer(student)
+        assert SandboxStudent(other).get("X") == 1  # the other run's sandbox still answers
+    finally:
+        box.close()
+        other.close()
+
+
+def test_a_user_namespace_cannot_be_created(ctx, place):
+    hostile = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+               "NS = libc.unshare(0x10000000)\n"
+               "try:\n    import subprocess\n    FORKED = subprocess.run(['unshare', '-U', 'true']).returncode\n"
+               "except OSError as e:\n    FORKED = e.errno")
+    box, runs, student = run(ctx, place, hostile)
+    try:
+        assert student.get("NS") == -1 and student.get("FORKED") != 0
+        honest_parts_answer(student)
+    finally:
+        box.close()
+
+
+def test_a_locked_cell_that_dies_is_retried_once_then_an_engine_failure(ctx, place):
+    from grader.engine.execute import SandboxError
+
+    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, "import os\nos._exit(1)"), (2, HONEST_AFTER)], place,
+                  locked=frozenset({1}))
+    with pytest.raises(SandboxError, match="locked cell 1 failed twice"):
+        box.start()
+    box.close()
+
+
+def test_a_locked_cell_killed_once_is_rerun_in_a_fresh_sandbox_not_skipped(ctx, place):
+    import threading
+
+    box = Sandbox(ctx, [(0, HONEST_BEFORE), (1, "import time\ntime.sleep(1.5)\nSETUP = 'done'"), (2, HONEST_AFTER)],
+                  place, locked=frozenset({1}))
+    first = []
+
+    def kill_the_first_sandbox():  # the host kills it mid-cell (OOM killer, an admin): not the student's doing
+        while box.proc is None:
+            time.sleep(0.01)
+        first.append(box.proc)
+        time.sleep(0.5)
+        first[0].kill()
+
+    killer = threading.Thread(target=kill_the_first_sandbox)
+    killer.start()
+    runs = box.start()
+    killer.join()
+    try:
+        assert box.proc is not first[0] and runs[1].status == "ok" and 1 not in box.skip
+        assert SandboxStudent(box).get("SETUP") == "done"
+        honest_parts_answer(SandboxStudent(box))
+    finally:
+        box.close()

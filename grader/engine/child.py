@@ -1,6 +1,6 @@
 """The student's side of `execute`: runs in a process forked from the warm zygote, never in the checker.
 
-It isolates itself (grader/isolation.py), waits for the notebook's cells (a worker forks it ahead of
+It isolates itself (grader/engine/isolation.py), waits for the notebook's cells (a worker forks it ahead of
 time), runs them one by one, reporting each over the wire, then answers the checker's requests for
 plain data until told to stop.
 """
@@ -41,17 +41,10 @@ class CappedText(io.TextIOBase):
         return text
 
 
-def isolate(job: dict) -> None:
-    limits = isolation.Limits(**job["limits"])
-    if job["level"] == "namespaces":
-        work = isolation.enter_namespaces(job["hide"], job["keep"], limits)
-        isolation.drop_privileges(job["slot"])
-    else:
-        work = job["workdir"]
+def isolate(sock, policy: isolation.Policy) -> None:
+    """Enter the sandbox (this process stays outside as its keeper), then silence the standard streams."""
+    work = isolation.enter(policy, close_in_keeper=[sock.fileno()])
     os.chdir(work)
-    # The sandbox uid has no passwd entry: getpass.getuser() (torch._dynamo's cache dir) reads these first.
-    os.environ.update(HOME=work, TMPDIR=work, USER="student", LOGNAME="student")
-    isolation.apply_rlimits(limits, cuda=job["cuda"])
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -101,15 +94,19 @@ def serve(sock, ns: dict) -> None:
             wire.send(sock, {"error": f"结果无法传回评分程序: {exc}"})
 
 
-def main(sock, setup: dict) -> None:
+def main(sock, policy: isolation.Policy) -> None:
     """Entry point of the forked child: isolates itself, waits for its cells; never returns normally."""
     try:
-        isolate(setup)
+        try:
+            isolate(sock, policy)
+        except Exception as exc:  # the engine's failure, not the student's: the checker must hear it
+            wire.send(sock, {"type": "isolation_failed", "error": f"{type(exc).__name__}: {exc}"[:500]})
+            raise
         import torch
 
         torch.set_num_threads(1)
         work = wire.recv(sock, device_map=lambda d: d)
-        ns = run_cells(sock, work["cells"], set(work["skip"]), setup["limits"]["output_bytes"])
+        ns = run_cells(sock, work["cells"], set(work["skip"]), policy.limits.output_bytes)
         serve(sock, ns)
     except BaseException:
         pass

@@ -8,7 +8,6 @@ the child restarted, so the honest parts of a hostile notebook still get graded.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import multiprocessing
 import os
 import socket
@@ -16,14 +15,14 @@ import sys
 import threading
 import time
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from grader.engine import isolation, child, wire
-from grader.student.selfcheck import StudentError, cuda_present
+from grader.student.selfcheck import StudentError
 
 # torch._dynamo: every optimizer's constructor imports it lazily (2.5 s of sympy and friends per child)
-PRELOAD = ["torch", "torch._dynamo", "numpy", "grader.engine.child", "grader.student.selfcheck", "grader.engine.wire",
-           "grader.engine.isolation"]
+PRELOAD = ["torch", "torch._dynamo", "numpy", "pyseccomp", "grader.engine.child", "grader.student.selfcheck",
+           "grader.engine.wire", "grader.engine.isolation"]
 MAX_RESTARTS = 3
 
 
@@ -35,15 +34,8 @@ class CellRun:
     stdout: str = ""
 
 
-@dataclass
-class Placement:
-    """Where a child runs and what it must not see."""
-    slot: int
-    level: str
-    hide: list[str]
-    keep: list[str]
-    workdir: str
-    limits: isolation.Limits = field(default_factory=isolation.Limits)
+class SandboxError(RuntimeError):
+    """The sandbox could not be built or a locked (instructor) cell could not run: the engine's failure."""
 
 
 def zygote_context() -> multiprocessing.context.BaseContext:
@@ -84,15 +76,14 @@ def bare_main():
             sys.modules["__main__"] = real
 
 
-def spawn_child(ctx, place: Placement, cuda: bool):
+def spawn_child(ctx, policy: isolation.Policy):
     """Fork a student process from the zygote; it isolates itself, then waits for its cells.
 
-    Returns ``(process, socket)``.  A worker forks the next one ahead of time, while it grades.
+    Returns ``(process, socket)``; the process is the sandbox's keeper.  A worker forks the next one
+    ahead of time, while it grades.
     """
     parent, theirs = socket.socketpair()
-    setup = {"slot": place.slot, "cuda": cuda, "level": place.level, "hide": place.hide, "keep": place.keep,
-             "workdir": place.workdir, "limits": dataclasses.asdict(place.limits)}
-    proc = ctx.Process(target=child.main, args=(theirs, setup), daemon=True)
+    proc = ctx.Process(target=child.main, args=(theirs, policy), daemon=True)
     with bare_main():
         proc.start()
     theirs.close()
@@ -102,23 +93,30 @@ def spawn_child(ctx, place: Placement, cuda: bool):
 class Sandbox:
     """One submission's student process, as seen from the checker."""
 
-    def __init__(self, ctx, cells: list[tuple[int, str]], place: Placement, spare=None):
-        """``spare``: a child from ``spawn_child`` for this placement, already isolated and waiting."""
-        self.ctx, self.cells, self.place, self.spare = ctx, cells, place, spare
-        self.cuda = cuda_present()
+    def __init__(self, ctx, cells: list[tuple[int, str]], policy: isolation.Policy, spare=None,
+                 locked: frozenset[int] = frozenset()):
+        """``spare``: a child from ``spawn_child`` for this policy, already isolated and waiting.
+        ``locked``: indices of the instructor's locked cells, which are never skipped."""
+        self.ctx, self.cells, self.policy, self.spare, self.locked = ctx, cells, policy, spare, locked
+        self.cuda = policy.cuda
         self.runs: dict[int, CellRun] = {}
         self.skip: set[int] = set()
         self.restarts = 0
+        self.locked_retried = False
         self.proc = self.sock = None
         self.busy = 0.0      # seconds the student's process spent on cells and calls (its own compute)
         self.peak_rss = 0    # bytes, the largest child seen
-        self.deadline = time.monotonic() + place.limits.submission_seconds
+        self.deadline = time.monotonic() + policy.limits.submission_seconds
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> dict[int, CellRun]:
-        """Run the cells; returns what happened to each.  Restarts past cells that hang or kill it."""
+        """Run the cells; returns what happened to each.  Restarts past cells that hang or kill it.
+
+        A locked cell that hangs or dies is the engine's problem, not the student's: retried once in a
+        fresh sandbox, then ``SandboxError``; it is never skipped.
+        """
         while True:
-            self.proc, self.sock = self.spare or spawn_child(self.ctx, self.place, self.cuda)
+            self.proc, self.sock = self.spare or spawn_child(self.ctx, self.policy)
             self.spare = None
             try:
                 wire.send(self.sock, {"cells": [list(c) for c in self.cells], "skip": sorted(self.skip)})
@@ -128,6 +126,13 @@ class Sandbox:
             if culprit is None:
                 return self.runs
             self.kill()
+            if culprit in self.locked:
+                if self.locked_retried:
+                    raise SandboxError(f"locked cell {culprit} failed twice in a fresh sandbox "
+                                       f"({self.runs[culprit].status}: {self.runs[culprit].error})")
+                self.locked_retried = True
+                del self.runs[culprit]
+                continue
             self.skip.add(culprit)
             if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
                 return self.runs
@@ -137,7 +142,7 @@ class Sandbox:
         """Read cell reports until ``ready``; returns the index of a cell that hung or killed the child."""
         current = None
         started = 0.0
-        limit = self.place.limits.cell_seconds
+        limit = self.policy.limits.cell_seconds
         while True:
             wait = min(limit, self.deadline - time.monotonic())
             try:
@@ -153,6 +158,9 @@ class Sandbox:
                 return current if current is not None else -1
             if not isinstance(msg, dict):
                 return current if current is not None else -1
+            if msg.get("type") == "isolation_failed" and not self.runs and current is None:
+                self.kill()
+                raise SandboxError(f"the sandbox could not be built: {msg.get('error')}")
             if msg.get("type") == "cell_start":
                 current, started = msg.get("index"), time.perf_counter()
             elif msg.get("type") == "cell":
@@ -167,14 +175,19 @@ class Sandbox:
         return self.proc is not None and self.proc.is_alive() and self.sock is not None
 
     def note_peak(self) -> None:
+        """The init's peak memory (the keeper's child: found through the keeper's /proc entry)."""
         try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                init = int(f.read().split()[0])
+            with open(f"/proc/{init}/status") as f:
                 hwm = next(l for l in f if l.startswith("VmHWM:"))
             self.peak_rss = max(self.peak_rss, int(hwm.split()[1]) * 1024)
-        except (OSError, StopIteration, ValueError, AttributeError):
+        except (OSError, StopIteration, ValueError, AttributeError, IndexError):
             pass
 
     def kill(self) -> None:
+        """Tear the sandbox down: the keeper kills and reaps the namespace's init, which takes every
+        process of the namespace with it; nothing of this submission outlives the call."""
         if self.proc is not None:
             self.note_peak()
         if self.sock is not None:
@@ -182,11 +195,12 @@ class Sandbox:
             self.sock = None
         if self.proc is not None:
             if self.proc.is_alive():
+                self.proc.terminate()
+                self.proc.join(5)
+            if self.proc.is_alive():  # a keeper that did not answer: the init's parent-death signal does it
                 self.proc.kill()
             self.proc.join(5)
             self.proc = None
-        if self.place.level == "namespaces":
-            isolation.kill_uid(isolation.SANDBOX_UID_BASE + self.place.slot)
 
     def close(self) -> None:
         if self.proc is not None:
@@ -207,16 +221,18 @@ class Sandbox:
             self.start()
         started = time.perf_counter()
         try:
-            self.sock.settimeout(max(0.01, min(self.place.limits.cell_seconds, self.deadline - time.monotonic())))
+            self.sock.settimeout(max(0.01, min(self.policy.limits.cell_seconds, self.deadline - time.monotonic())))
             wire.send(self.sock, {"op": op, "args": list(args), "kwargs": kwargs})
             reply = wire.recv(self.sock, device_map=self._device)
             self.busy += time.perf_counter() - started
         except (socket.timeout, TimeoutError):
             self.kill()
-            raise StudentError(f"调用超时 (no answer within {self.place.limits.cell_seconds:.0f} s)") from None
+            raise StudentError(f"调用超时 (no answer within {self.policy.limits.cell_seconds:.0f} s)") from None
         except (EOFError, OSError, wire.WireError) as exc:
+            self.proc.join(1)
+            status = self.proc.exitcode  # the keeper exits with the init's status (a signal N as 256 - N)
             self.kill()
-            raise StudentError(f"学生进程异常: {exc}") from None
+            raise StudentError(f"学生进程异常: {exc} (exit status {status})") from None
         if not isinstance(reply, dict) or not ({"ok", "error"} & reply.keys()):
             raise StudentError("学生进程返回了无法识别的回答")
         if "error" in reply:

@@ -37,6 +37,12 @@ def graded_parts(nb) -> list[tuple[str, float]]:
             for c in nb.cells if is_autograded_test(c)]
 
 
+def locked_cells(nb) -> list[int]:
+    """Indices of the instructor's locked code cells (restored from the gradebook by sanitize)."""
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and nbgrader_meta(c).get("locked")
+            and not nbgrader_meta(c).get("solution") and not is_autograded_test(c)]
+
+
 def student_code(nb) -> list[tuple[int, str]]:
     """(cell index, source) of the code cells the student's process runs: all but the test cells."""
     return [(i, runnable_source(c.source)) for i, c in enumerate(nb.cells)

@@ -5,6 +5,7 @@ engine's own failures make the exit status non-zero.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import multiprocessing
 import os
@@ -32,7 +33,7 @@ class EngineError(RuntimeError):
 @dataclass
 class Summary:
     course: Path
-    level: str
+    layers: isolation.Layers
     graded: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     engine_failures: list[str] = field(default_factory=list)
@@ -40,6 +41,10 @@ class Summary:
     seed: int = 0
     timings: dict[str, Timing] = field(default_factory=dict)
     where: str = "local pool"
+
+    @property
+    def level(self) -> str:
+        return self.layers.summary()
 
 
 def checks_version(assignment: str) -> str:
@@ -55,12 +60,33 @@ def default_workers() -> int:
     return gpus if gpus else max(1, os.cpu_count() or 1)
 
 
-def isolation_level(allow_weak: bool) -> str:
-    level = isolation.level()
-    if level != "namespaces" and not allow_weak:
-        raise EngineError(f"isolation here is only '{level}' (not root: no namespaces); grading a real class needs "
-                          "--allow-weak-isolation, or run as root")
-    return level
+def isolation_layers(allow_weak: bool) -> isolation.Layers:
+    layers = isolation.detect()
+    if not layers.strong and not allow_weak:
+        raise EngineError("this host gives a sandbox neither namespaces nor Landlock, so submissions could read "
+                          "and write your files; grading a real class here needs --allow-weak-isolation")
+    return layers
+
+
+LOCK_FILE = ".numstab-grade.lock"
+
+
+def lock_course(course: Path) -> int:
+    """One grading run per course at a time: a second one is refused at once, never interleaved.
+
+    An flock, so a run killed any way at all leaves no stale lock behind.
+    """
+    course.mkdir(parents=True, exist_ok=True)
+    fd = os.open(course / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise EngineError(f"{course} is being graded by another run right now (it holds {course / LOCK_FILE}); "
+                          "wait for it to finish, then run again: unchanged submissions are not regraded") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
 
 
 def choose_seed(seed: int | None) -> int:
@@ -85,15 +111,14 @@ def changed(course: Path, submissions: list[Submission], force: bool) -> tuple[l
 class LocalPool:
     """Runs jobs on this machine's worker processes (one per core or GPU)."""
 
-    def __init__(self, course: Path, workers: int, limits: dict | None):
-        self.course, self.workers, self.limits = course, workers, limits
+    def __init__(self, course: Path, workers: int, limits: dict | None, layers: isolation.Layers):
+        self.course, self.workers, self.limits, self.layers = course, workers, limits, layers
         self.where = f"local pool ({workers} workers)"
 
     def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Graded | Exception]]:
         ctx = multiprocessing.get_context("spawn")
-        slots = ctx.Value("i", 0)
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker.init,
-                                 initargs=(slots, str(self.course), self.limits)) as pool:
+                                 initargs=(str(self.course), self.limits, self.layers)) as pool:
             futures = {}
             for job in jobs:  # each submit may start a worker: they warm up while the next job is prepared
                 with bare_main():  # a submit may spawn a worker, which would re-import our caller's __main__
@@ -112,7 +137,16 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
     (default: a ``LocalPool``)."""
     nbgrader_tuning.install()
     course = Path(course).resolve()
-    summary = Summary(course, isolation_level(allow_weak or demo), seed=choose_seed(seed))
+    summary = Summary(course, isolation_layers(allow_weak or demo), seed=choose_seed(seed))
+    lock = lock_course(course)
+    try:
+        return _grade(course, summary, force, workers, progress, limits, runner)
+    finally:
+        os.close(lock)
+
+
+def _grade(course: Path, summary: Summary, force: bool, workers: int | None, progress, limits: dict | None,
+           runner) -> Summary:
     db_url = ensure_gradebook(course)
     config = course_config(course)
     with Gradebook(db_url) as gb:
@@ -146,9 +180,9 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
                 done(sub, fp, clean, None)
                 continue
             pending[sub.key] = (sub, fp, clean, time.thread_time() - started)
-            yield Job(sub.key, sub.assignment, clean.cells, clean.parts, summary.seed)
+            yield Job(sub.key, sub.assignment, clean.cells, clean.parts, summary.seed, tuple(clean.locked))
 
-    runner = runner or LocalPool(course, min(workers or default_workers(), len(due)), limits)
+    runner = runner or LocalPool(course, min(workers or default_workers(), len(due)), limits, summary.layers)
     summary.where = runner.where
     for job, outcome in runner.run(jobs()):
         sub, fp, clean, prepared = pending.pop(job.key)

@@ -106,9 +106,11 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     table = scores(db_url)
     rates = failure_rates(markers)
     e = html.escape
-    parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; isolation level "
-             f"<b>{e(summary.level)}</b>; seed {summary.seed}; graded {len(summary.graded)}, unchanged "
-             f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>"]
+    parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; graded on {e(summary.where)}; "
+             f"seed {summary.seed}; graded {len(summary.graded)}, unchanged "
+             f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>",
+             "<h2>Isolation in force</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe())
+             + "</ul>"]
     for a in ASSIGNMENTS:
         rows = table.get(a, {})
         fractions = [s / m for s, m in rows.values() if m]

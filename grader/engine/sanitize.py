@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
                                     OverwriteKernelspec)
 
-from grader.engine.notebook import NotebookError, graded_parts, load_notebook, nbgrader_meta, student_code
+from grader.engine.notebook import (NotebookError, graded_parts, load_notebook, locked_cells, nbgrader_meta,
+                                    student_code)
 from grader.engine.collect import Submission
 
 
@@ -19,6 +20,7 @@ class Sanitized:
     nb: object | None
     parts: list[tuple[str, float]] = field(default_factory=list)
     cells: list[tuple[int, str]] = field(default_factory=list)
+    locked: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -63,4 +65,4 @@ def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
             nb, resources = step.preprocess(nb, resources) if hasattr(step, "preprocess") else step(nb, resources)
     except Exception as exc:  # nbgrader raises plain exceptions for bad metadata; the message says which cell
         return Sanitized(None, problems=problems + [f"{sub.notebook}: {type(exc).__name__}: {str(exc)[:300]}; scored 0"])
-    return Sanitized(nb, graded_parts(nb), student_code(nb), problems)
+    return Sanitized(nb, graded_parts(nb), student_code(nb), locked_cells(nb), problems)

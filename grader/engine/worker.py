@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.engine import isolation
 from grader.engine.check import CheckSession
-from grader.engine.execute import Placement, Sandbox, SandboxStudent, spawn_child, warm_zygote, zygote_context
+from grader.engine.execute import Sandbox, SandboxStudent, spawn_child, warm_zygote, zygote_context
 from grader.layout import ASSIGNMENTS, REPO
 from grader.student.selfcheck import cuda_present
 
-# One sandbox is torn down (killed, reaped, its uid swept) and its successor forked and isolated while
-# the next submission runs under the worker's other uid: both overlap with useful work instead of
-# adding to every notebook.
+# One sandbox is torn down (its namespace killed) and its successor forked and isolated while the next
+# submission runs in the worker's other slot: both overlap with useful work instead of adding to every
+# notebook.
 SLOTS_PER_WORKER = 2
 
 
@@ -34,6 +36,7 @@ class Job:
     cells: list[tuple[int, str]]
     parts: list[tuple[str, float]]
     seed: int
+    locked: tuple[int, ...] = ()  # indices of the instructor's locked cells among ``cells``
 
 
 @dataclass
@@ -58,8 +61,10 @@ class Graded:
 
 
 class Worker:
-    def __init__(self, first_slot: int, course: str, limits: dict | None):
-        self.first_slot, self.course, self.limits = first_slot, Path(course).resolve(), limits
+    """Warm state for grading one submission after another: zygote, slots, one pytest session."""
+
+    def __init__(self, course: str, limits: dict | None, layers: isolation.Layers | None = None):
+        self.course, self.limits, self.layers = Path(course).resolve(), limits, layers
         self.jobs = 0
 
     def start(self) -> None:
@@ -70,60 +75,70 @@ class Worker:
 
         # One worker per core: BLAS threads beyond that only spin against the other workers.
         torch.set_num_threads(1)
-        level = isolation.level()
-        hide = [str(REPO), str(self.course), os.path.expanduser("~")]
+        self.layers = self.layers or isolation.detect()
         self.ctx = zygote_context()
         zygote = warm_zygote(self.ctx)  # imports torch in its own process while this one collects the checks
         self.checks = CheckSession(ASSIGNMENTS)
         self.checks.start()
-        self.places = [Placement(slot=slot, level=level, hide=hide, keep=[sys.prefix, sys.base_prefix],
-                                 workdir=str(self.course / ".sandbox" / str(slot)),
-                                 limits=isolation.Limits(**(self.limits or {})))
-                       for slot in range(self.first_slot, self.first_slot + SLOTS_PER_WORKER)]
-        for place in self.places:
-            Path(place.workdir).mkdir(parents=True, exist_ok=True)
+        # used as the working folder only where there is no mount namespace (then Landlock confines to it)
+        self.scratch = tempfile.mkdtemp(prefix="numstab-sandbox-")
+        os.chmod(self.scratch, 0o711)
+        base = isolation.Policy(layers=self.layers, uid=None, cuda=cuda_present(),
+                                hide=[str(REPO), str(self.course), os.path.expanduser("~")],
+                                keep=[sys.prefix, sys.base_prefix], workdir=self.scratch,
+                                limits=isolation.Limits(**(self.limits or {})))
+        self.uid_locks = []
+        self.policies = []
+        for slot in range(SLOTS_PER_WORKER):
+            uid = None
+            if self.layers.root and self.layers.namespaces:
+                uid, lock = isolation.claim_uid()
+                self.uid_locks.append(lock)
+            workdir = os.path.join(self.scratch, str(slot))
+            os.makedirs(workdir, mode=0o777)
+            os.chmod(workdir, 0o777)
+            self.policies.append(replace(base, uid=uid, workdir=workdir))
         self.teardowns: list[threading.Thread | None] = [None] * SLOTS_PER_WORKER
         zygote.join()
-        self.spares = [spawn_child(self.ctx, place, cuda_present()) for place in self.places]
+        self.spares = [spawn_child(self.ctx, policy) for policy in self.policies]
         self.startup = time.perf_counter() - started
 
     def _tear_down(self, box: Sandbox, turn: int) -> None:
-        box.close()  # kills the child and sweeps its uid: nothing of this submission outlives it
-        self.spares[turn] = spawn_child(self.ctx, box.place, box.cuda)
+        box.close()  # kills the sandbox's namespace: nothing of this submission outlives it
+        self.spares[turn] = spawn_child(self.ctx, box.policy)
 
     def close(self) -> None:
         for thread in filter(None, self.teardowns):
             thread.join()
         for proc, sock in filter(None, self.spares):
             sock.close()
-            proc.kill()
+            proc.terminate()
             proc.join(5)
-        if self.places[0].level == "namespaces":
-            for place in self.places:
-                isolation.kill_uid(isolation.SANDBOX_UID_BASE + place.slot)
+        self.checks.close()
+        for lock in self.uid_locks:
+            os.close(lock)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def grade(self, job: Job) -> Graded:
         """Execute a submission's cells in a sandbox, then run its parts' checks against it."""
         started = time.perf_counter()
         turn = self.jobs % SLOTS_PER_WORKER
         self.jobs += 1
-        if self.teardowns[turn] is not None:  # this uid's last sandbox must be gone before it is used again
+        if self.teardowns[turn] is not None:  # this slot's last sandbox must be gone before it is used again
             self.teardowns[turn].join()
-        place = self.places[turn]
         spare, self.spares[turn] = self.spares[turn], None
-        box = Sandbox(self.ctx, job.cells, place, spare)
+        box = Sandbox(self.ctx, job.cells, self.policies[turn], spare, locked=frozenset(job.locked))
         try:
             runs = box.start()
             checked = self.checks.run_parts(job.assignment, [p for p, _ in job.parts], SandboxStudent(box), job.seed)
         finally:
             box.note_peak()
-            self.teardowns[turn] = threading.Thread(target=self._tear_down, args=(box, turn),
-                                                    name=f"teardown-{place.slot}")
+            self.teardowns[turn] = threading.Thread(target=self._tear_down, args=(box, turn), name=f"teardown-{turn}")
             self.teardowns[turn].start()
         timing = Timing(wall=time.perf_counter() - started, compute=box.busy + checked.check_seconds,
                         child_peak_rss=box.peak_rss, worker_startup=self.startup,
                         worker_peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-        return Graded(job.key, place.level, {str(i): vars(r) for i, r in runs.items()},
+        return Graded(job.key, self.layers.summary(), {str(i): vars(r) for i, r in runs.items()},
                       {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": r.report(),
                            "outcomes": [vars(o) for o in r.outcomes]} for p, r in checked.items()}, timing)
 
@@ -132,14 +147,11 @@ class Worker:
 _worker: Worker | None = None
 
 
-def init(slot_counter, course: str, limits: dict | None) -> None:
+def init(course: str, limits: dict | None, layers: isolation.Layers) -> None:
     global _worker
     import atexit
 
-    with slot_counter.get_lock():
-        first = slot_counter.value
-        slot_counter.value += SLOTS_PER_WORKER
-    _worker = Worker(first, course, limits)
+    _worker = Worker(course, limits, layers)
     _worker.start()
     atexit.register(_worker.close)
 
