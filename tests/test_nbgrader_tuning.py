@@ -63,3 +63,15 @@ def test_gradebooks_of_one_course_share_one_engine(tmp_path):
     (tmp_path / "other").mkdir()
     with Gradebook(db_url_for(tmp_path / "other")) as other:
         assert other.engine is not engine
+
+
+def test_the_schema_head_read_in_process_is_what_the_alembic_command_says():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        out = subprocess.check_output([str(Path(sys.executable).parent / "alembic"), "-c", ini, "heads"], text=True)
+    assert nbgrader_tuning.alembic_head() == out.split("\n")[0].split(" ")[0] != ""

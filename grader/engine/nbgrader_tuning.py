@@ -2,8 +2,11 @@
 
 nbgrader does two things once per cell or per preprocessor that a whole class recorded in one process
 pays for again and again; ``install`` makes it do them once, with the same results (both guarded by
-tests that compare against the untuned behaviour).  It also quiets nbgrader's SQLAlchemy warnings and
-puts the interpreter's folder on ``PATH``, where nbgrader looks for ``alembic``.
+tests that compare against the untuned behaviour).  A new gradebook asks the ``alembic`` command for
+the schema's head revision: ``install`` reads it in-process through alembic's own API instead, so
+grading works wherever ``alembic`` is not on ``PATH`` (an ordinary user's venv made from the system's
+python has no console scripts).  It also quiets nbgrader's SQLAlchemy warnings and puts the
+interpreter's folder on ``PATH`` for nbgrader's other commands.
 """
 from __future__ import annotations
 
@@ -47,6 +50,18 @@ class SchemaOnceJsonschema:
         return getattr(jsonschema, name)
 
 
+@functools.lru_cache(maxsize=1)
+def alembic_head() -> str:
+    """What ``alembic heads`` prints first for nbgrader's migrations (nbgrader.api.get_alembic_version)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    config = Config()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def install() -> None:
     """Idempotent; every entry point that drives nbgrader (pipeline, release, tests) calls it."""
     # nbgrader's own session use trips these on every update_or_create; they say nothing to an instructor.
@@ -56,6 +71,7 @@ def install() -> None:
     # process keeps SQLAlchemy's statement cache warm; Gradebook.close() still disposes of its connections.
     if nbgrader.api.create_engine is _UNTUNED_CREATE_ENGINE:
         nbgrader.api.create_engine = functools.lru_cache(maxsize=16)(_UNTUNED_CREATE_ENGINE)
+    nbgrader.api.get_alembic_version = alembic_head
     if not isinstance(nbgrader.nbgraderformat.common.jsonschema, SchemaOnceJsonschema):
         nbgrader.nbgraderformat.common.jsonschema = SchemaOnceJsonschema()
     # nbgrader's Gradebook shells out to `alembic`; make the venv's copy findable when run as .venv/bin/python.
