@@ -4,9 +4,11 @@ Each module handles one concern and has a ``setup(app)`` of its own; this one on
 ``conf.py`` puts ``book/_ext`` on ``sys.path`` and lists ``"numstab_book"`` in ``extensions``.
 """
 
-from . import bibliography, chinese_search, exercises, execution, mathjax, notebook_download
+from . import (bibliography, chinese_search, exercises, execution, interactive, mathjax,
+               notebook_download)
 
-_MODULES = (execution, bibliography, chinese_search, mathjax, notebook_download, exercises)
+_MODULES = (execution, bibliography, chinese_search, mathjax, notebook_download, exercises,
+            interactive)
 
 
 def setup(app):
