@@ -7,7 +7,7 @@ SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book serve exercises release grade demo bench test system-deps clean
+.PHONY: all help venv book pdf serve exercises release grade demo bench test system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
@@ -25,6 +25,12 @@ $(VENV_OK): requirements.txt pyproject.toml
 book: $(VENV_OK) ## build the HTML book into _build/html (cells run through a jupyter-cache)
 	$(SPHINX) -b html book $(HTML)
 	@echo "book: $(HTML)/index.html"
+
+PDF := _build/pdf
+pdf: $(VENV_OK) ## print the whole book to $(PDF)/numerical-stability.pdf with headless Chromium (make system-deps)
+	@$(PY) book/_ext/numstab_book/chromium.py
+	$(SPHINX) -b pdfhtml -D pdf_dir=$(PDF) book _build/pdfhtml
+	@echo "pdf: $(PDF)/numerical-stability.pdf"
 
 serve: book ## preview the book on http://localhost:$(PORT)
 	$(PY) -m http.server -d $(HTML) $(PORT)

@@ -14,12 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import subprocess
+
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
 from book_fixtures import (  # noqa: F401  (built_book is a fixture)
-    BOOK, CHAPTER, HTML, ROOT, built_book, run_sphinx,
+    BOOK, CHAPTER, HEADINGS, HTML, ROOT, built_book, pdf_command, run_sphinx,
 )
 
 sys.path.insert(0, str(BOOK))
@@ -28,21 +30,6 @@ from grader.layout import ASSIGNMENTS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-HEADINGS = [
-    ("h1", "数值稳定性和模型初始化"),
-    ("h2", "梯度消失和梯度爆炸"),
-    ("h3", "梯度消失"),
-    ("h3", "梯度爆炸"),
-    ("h3", "打破对称性"),
-    ("h3", "让训练更加稳定"),
-    ("h2", "参数初始化"),
-    ("h3", "默认初始化"),
-    ("h3", "Xavier初始化"),
-    ("h2", "额外阅读"),
-    ("h2", "小结"),
-    ("h2", "练习"),
-    ("h2", "参考文献"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +241,32 @@ def test_touched_page_is_reread_but_served_from_the_cache(built_book):  # noqa: 
     after = nbformat.read(download, as_version=4)
     assert [c.get("outputs") for c in after.cells] == [c.get("outputs") for c in before.cells]
     assert all(c.execution_count for c in after.cells if c.cell_type == "code")
+
+
+# -- make pdf without what it needs ----------------------------------------------
+
+NO_FONTS = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig></fontconfig>
+"""
+
+
+@pytest.mark.parametrize("lacking", ["chromium", "a CJK font"])
+def test_make_pdf_says_in_one_line_what_to_install(tmp_path, lacking):
+    if lacking == "chromium":
+        env = {"CHROMIUM": str(tmp_path / "no-chromium")}
+    else:  # fontconfig with no font directories at all
+        (tmp_path / "fonts.conf").write_text(NO_FONTS)
+        env = {"FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
+    env = {**os.environ, **env}
+    # make pdf's first step
+    check = subprocess.run([sys.executable, "book/_ext/numstab_book/chromium.py"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode != 0
+    assert check.stdout == "" and check.stderr.count("\n") == 1, check.stderr
+    assert f"make pdf needs {lacking}: run `make system-deps`" in check.stderr
+    # and the builder itself (what make release runs) stops before building anything
+    build = subprocess.run(pdf_command()[:-1] + [str(tmp_path / "out")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode != 0 and f"make pdf needs {lacking}" in build.stderr
+    assert not (tmp_path / "out" / "index.html").exists()

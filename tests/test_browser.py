@@ -1,4 +1,5 @@
-"""Open the built book in a real headless Chromium (Debian's, ``make system-deps``).
+"""Open the built book in a real headless Chromium (Debian's, ``make system-deps``), and read
+the PDF edition that Chromium prints (``make pdf``).
 
 The browser is driven through the DevTools protocol over a websocket
 (``websocket-client``, already in the venv).  The book is served from
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 import http.server
 import json
 import shutil
@@ -25,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from book_fixtures import BUILD, HTML, built_book  # noqa: F401  (fixture)
+from book_fixtures import (  # noqa: F401  (built_book, built_pdf are fixtures)
+    BOOK, BUILD, CHAPTER, HEADINGS, HTML, PDF, built_book, built_pdf,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -299,3 +303,206 @@ def test_chinese_search_finds_the_chapter(browser, server):
     })()""")
     assert any(h.startswith("numerical-stability.html") for h in found), found
     assert browser.console_errors() == []
+
+
+# -- the interactive figure -------------------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+FIGURE_STATE = """
+(() => {
+  const gd = document.getElementById('lyapunov-explorer');
+  return {active: gd.layout.sliders[0].active,
+          labels: gd.layout.sliders[0].steps.map(s => s.label),
+          visible: gd.data.map(t => t.visible === true),
+          ys: gd.data.map(t => Array.from(t.y)),
+          drawn: gd.querySelectorAll('path.js-line').length};
+})()
+"""
+
+
+def _click(page, expression: str):
+    """Scroll the element ``expression`` evaluates to into view and click its centre, as a user."""
+    box = page.evaluate(f"""(() => {{
+        const el = {expression};
+        el.scrollIntoView({{block: 'center'}});
+        const r = el.getBoundingClientRect();
+        return {{x: r.x + r.width / 2, y: r.y + r.height / 2}};
+    }})()""")
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        page.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left",
+                  clickCount=1)
+    time.sleep(0.3)  # plotly redraws on the next animation frames
+
+
+@pytest.fixture
+def on_chapter(browser, server):
+    """The browser, on the chapter page once MathJax has typeset it (other tests move it away)."""
+    browser.goto(server + "/numerical-stability.html")
+    assert browser.evaluate(WAIT_FOR_MATHJAX)
+    return browser
+
+
+@pytest.fixture(scope="module")
+def stability():
+    import sys
+
+    sys.path.insert(0, str(BOOK))
+    import stability as st
+
+    return st
+
+
+def test_slider_and_menu_change_the_plotted_data(on_chapter, stability):
+    browser = on_chapter
+    before = browser.evaluate(FIGURE_STATE)
+    assert before["drawn"] >= 7 and before["labels"][before["active"]] == "1.0"
+    per_n = len(before["visible"]) // 3
+    assert before["visible"] == [g == 1 for g in range(3) for _ in range(per_n)]  # n = 4 first
+    theory = 2 * per_n - 1  # n = 4's Newman line
+    # drag the slider to sigma = 0.5 (a click on its rail under the label moves the handle there)
+    _click(browser, """(() => {
+        const label = Array.from(document.querySelectorAll('#lyapunov-explorer .slider-label'))
+                           .find(t => t.textContent.trim() === '0.5');
+        const rail = document.querySelector('#lyapunov-explorer .slider-rail-touch-rect');
+        return {scrollIntoView: () => label.scrollIntoView({block: 'center'}),
+                getBoundingClientRect: () => {  // the rail, under the label
+                    const l = label.getBoundingClientRect(), r = rail.getBoundingClientRect();
+                    return {x: l.x, width: l.width, y: r.y, height: r.height};
+                }};
+    })()""")
+    after = browser.evaluate(FIGURE_STATE)
+    assert after["labels"][after["active"]] == "0.5"
+    assert after["ys"] != before["ys"]
+    slope = after["ys"][theory][-1] / (len(after["ys"][theory]) - 1)
+    assert slope == pytest.approx(stability.lyapunov_gaussian(4, 0.5), abs=1e-4)  # the book's numbers
+    assert slope < 0 < before["ys"][theory][-1]
+    # the menu switches to n = 32: its traces show, with the sigma the slider chose
+    _click(browser, "document.querySelector('#lyapunov-explorer .updatemenu-header-group')")
+    _click(browser, "Array.from(document.querySelectorAll('#lyapunov-explorer .updatemenu-dropdown-button'))"
+                    ".find(b => b.textContent.trim() === 'n = 32')")
+    switched = browser.evaluate(FIGURE_STATE)
+    assert switched["visible"] == [g == 2 for g in range(3) for _ in range(per_n)]
+    assert switched["ys"][3 * per_n - 1][-1] == pytest.approx(
+        60 * stability.lyapunov_gaussian(32, 0.5), abs=1e-2)
+    assert browser.console_errors() == []
+
+
+def test_every_figure_has_chinese_alt_text(on_chapter):
+    figures = on_chapter.evaluate("""(() => ({
+        images: Array.from(document.querySelectorAll('main img')).map(i => i.getAttribute('alt') || ''),
+        interactive: Array.from(document.querySelectorAll('main .plotly-graph-div')).map(d => {
+            const box = d.closest('[role="img"]');
+            return box ? box.getAttribute('aria-label') || '' : '';
+        }),
+    }))()""")
+    assert len(figures["images"]) >= 4 and len(figures["interactive"]) >= 1
+    for alt in figures["images"] + figures["interactive"]:
+        assert len(CJK.findall(alt)) >= 8, f"figure without Chinese alt text: {alt!r}"
+
+
+def test_the_page_works_offline_from_the_file(built_book, browser):  # noqa: F811
+    browser.call("Network.enable")
+    browser.call("Network.emulateNetworkConditions", offline=True, latency=0,
+                 downloadThroughput=-1, uploadThroughput=-1)
+    try:
+        browser.goto(CHAPTER.as_uri())
+        assert browser.evaluate(WAIT_FOR_MATHJAX), "MathJax did not load from the file"
+        state = browser.evaluate(FIGURE_STATE)
+        requests = [e["params"]["request"]["url"] for e in browser.dt.events
+                    if e.get("method") == "Network.requestWillBeSent"]
+        errors = browser.console_errors()
+        typeset = browser.evaluate("document.querySelectorAll('mjx-container').length")
+    finally:
+        browser.call("Network.emulateNetworkConditions", offline=False, latency=0,
+                     downloadThroughput=-1, uploadThroughput=-1)
+        browser.call("Network.disable")
+    assert state["drawn"] >= 7, "the interactive figure was not drawn offline"
+    assert typeset >= 20
+    assert any(u.endswith("_static/plotly.min.js") or "_static/plotly.min.js?" in u for u in requests)
+    assert [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
+    assert errors == []
+
+
+def test_plotly_is_local_and_only_where_a_figure_needs_it(built_book):  # noqa: F811
+    page = CHAPTER.read_text(encoding="utf-8")
+    assert '<script src="_static/plotly.min.js' in page and "cdn.plot.ly" not in page
+    assert "plotly.min.js" not in (HTML / "index.html").read_text(encoding="utf-8")
+    start = page.index('<div class="interactive-figure"')
+    figure = page[start:page.index("</script>", start)]
+    library = (HTML / "_static" / "plotly.min.js").stat().st_size
+    print(f"\ninteractive figure: {len(figure.encode()) / 1024:.0f} KiB of data in the page "
+          f"+ plotly.min.js {library / 2**20:.1f} MiB (loaded once, cached)")
+    assert len(figure.encode()) < 400_000
+
+
+# -- the PDF edition (make pdf) -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pdf(built_pdf):  # noqa: F811
+    from pypdf import PdfReader
+
+    reader = PdfReader(PDF)
+    pages = [page.extract_text() for page in reader.pages]
+    outline = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                outline.append((item.title.strip(), reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline)
+    print(f"\nPDF: {len(pages)} pages, {PDF.stat().st_size / 2**20:.1f} MiB, built in "
+          f"{built_pdf.seconds:.1f} s")
+    return {"reader": reader, "pages": pages, "text": "\n".join(pages), "outline": outline}
+
+
+def test_pdf_build_is_clean(built_pdf):  # noqa: F811
+    assert "WARNING" not in built_pdf.stderr, built_pdf.stderr[-4000:]
+    assert PDF.read_bytes().startswith(b"%PDF-")
+
+
+def test_pdf_page_count_and_page_numbers(pdf):
+    n = len(pdf["pages"])
+    assert 8 <= n <= 40, n
+    for number, text in enumerate(pdf["pages"], 1):
+        assert f"{number} / {n}" in text, f"page {number} has no page number"
+
+
+def test_pdf_table_of_contents_and_headings(pdf):
+    toc = pdf["pages"][1]
+    assert toc.lstrip().startswith("目录")
+    for _, title in HEADINGS:
+        match = re.search(r"^\s*" + re.escape(title) + r"\s+(\d+)\s*$", toc, re.M)
+        assert match, f"{title} is not in the table of contents"
+        page = int(match.group(1))
+        lines = {re.sub(r"\s+", "", line) for line in pdf["pages"][page - 1].splitlines()}
+        assert title in lines, f"{title} is not on page {page}"
+        assert any(t.startswith(title) for t, _ in pdf["outline"]), f"{title} is not a bookmark"
+
+
+def test_pdf_chinese_text_figures_and_bibliography(pdf):
+    text = re.sub(r"\s+", "", pdf["text"])
+    for needle in ["梯度在反向传播的途中要么缩到几乎为零", "自动微分给出的最大导数是0.2500",
+                   "结论是：初始化必须和激活函数配套", "印刷版不能拖动滑块",
+                   "Understandingthedifficultyoftrainingdeepfeedforward", "Glorot"]:
+        assert needle in text, needle
+    assert "理论直线：斜率" not in text, "the interactive figure (its legend) printed, not its static twin"
+    # the figures are SVG: Chromium prints them as vector drawings (Form XObjects)
+    forms = sum(1 for page in pdf["reader"].pages
+                for x in (page.get("/Resources", {}).get("/XObject") or {}).values()
+                if x.get_object().get("/Subtype") == "/Form")
+    assert forms >= 4
+
+
+def test_pdf_formulas_are_typeset_glyphs(pdf):
+    text = pdf["text"]
+    for tex in [r"\frac", r"\mathbf", r"\psi", r"\underbrace", r"\operatorname", "$$"]:  # (code cells keep theirs)
+        assert tex not in text, f"TeX source {tex!r} in the PDF"
+    for glyphs in ["σ′(x)", "ψ", "λ1", "J(k)"]:
+        assert glyphs in text, glyphs
+    mathjax_fonts = {f.get_object().get("/Subtype") for page in pdf["reader"].pages
+                     for f in (page.get("/Resources", {}).get("/Font") or {}).values()}
+    assert "/Type3" in mathjax_fonts  # MathJax's web fonts, drawn as glyphs

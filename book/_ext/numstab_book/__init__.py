@@ -5,10 +5,10 @@ Each module handles one concern and has a ``setup(app)`` of its own; this one on
 """
 
 from . import (bibliography, chinese_search, exercises, execution, interactive, mathjax,
-               notebook_download)
+               notebook_download, pdf)
 
 _MODULES = (execution, bibliography, chinese_search, mathjax, notebook_download, exercises,
-            interactive)
+            interactive, pdf)
 
 
 def setup(app):
