@@ -52,7 +52,7 @@ grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class);
 	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
 
 EDITION ?= student
-release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives and the book; refused on any leak
+release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives, the book and its PDF; refused on any leak
 	$(PY) -m grader.release --edition $(EDITION)
 
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
