@@ -1,8 +1,8 @@
 """Open the built book in a real headless Chromium (Debian's, ``make system-deps``), and read
 the PDF edition that Chromium prints (``make pdf``).
 
-The browser is driven through the DevTools protocol over a websocket
-(``websocket-client``, already in the venv).  The book is served from
+The browser is driven through the DevTools protocol by the client the PDF builder prints with
+(``book/_ext/numstab_book/chromium.py``, over ``websocket-client``).  The book is served from
 ``_build/html`` by ``http.server`` on a random localhost port.  Screenshots are
 saved as ``_build/screenshot.png`` (first screen) and
 ``_build/screenshot-figures.png`` (the per-layer statistics figure).
@@ -11,16 +11,8 @@ saved as ``_build/screenshot.png`` (first screen) and
 from __future__ import annotations
 
 import base64
-import functools
 import re
-import http.server
-import json
-import shutil
-import os
-import signal
-import subprocess
-import tempfile
-import threading
+import sys
 import time
 import urllib.parse
 from pathlib import Path
@@ -31,94 +23,27 @@ from book_fixtures import (  # noqa: F401  (built_book, built_pdf are fixtures)
     BOOK, BUILD, CHAPTER, HEADINGS, HTML, PDF, built_book, built_pdf,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sys.path.insert(0, str(BOOK / "_ext"))
+from numstab_book.chromium import Browser, find_chromium, served  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def chromium_path() -> str:
-    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    path = find_chromium()
     if not path:
         pytest.fail("chromium is not installed: run `make system-deps` (apt-get install chromium)")
     return path
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest's output clean
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(built_book):  # noqa: F811
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with served(HTML) as url:
+        yield url
 
 
-class DevTools:
-    """A minimal synchronous Chrome DevTools protocol client (flattened sessions)."""
-
-    def __init__(self, ws_url: str):
-        import websocket  # websocket-client
-
-        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def call(self, method: str, session: str | None = None, **params):
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params}
-        if session:
-            msg["sessionId"] = session
-        self.ws.send(json.dumps(msg))
-        while True:
-            reply = json.loads(self.ws.recv())
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str, timeout: float = 60):
-        deadline = time.monotonic() + timeout
-        seen = len(self.events)
-        for event in self.events:
-            if event.get("method") == method:
-                return event
-        while time.monotonic() < deadline:
-            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
-            event = json.loads(self.ws.recv())
-            self.events.append(event)
-            if event.get("method") == method:
-                return event
-        raise TimeoutError(f"no {method} after {timeout}s ({len(self.events) - seen} events)")
-
-    def close(self):
-        self.ws.close()
-
-
-class Page:
-    def __init__(self, devtools: DevTools, session: str):
-        self.dt, self.session = devtools, session
-
-    def call(self, method, **params):
-        return self.dt.call(method, self.session, **params)
-
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True,
-                           returnByValue=True, timeout=60000)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression[:80]}...: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def goto(self, url: str):
-        self.dt.events.clear()
-        self.call("Page.navigate", url=url)
-        self.dt.wait_for("Page.loadEventFired", timeout=90)
+class Page(Browser):
+    """The PDF builder's Chromium (``numstab_book.chromium``) with what the tests look at."""
 
     def screenshot(self, path: Path, **params):
         data = self.call("Page.captureScreenshot", format="png", **params)["data"]
@@ -127,7 +52,7 @@ class Page:
 
     def console_errors(self) -> list[str]:
         errors = []
-        for event in self.dt.events:
+        for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
                 errors.append("console: " + " ".join(str(a.get("value", a.get("description")))
@@ -144,47 +69,8 @@ class Page:
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = chromium_path()
-    # chromium's helper processes may still write to the profile while it is removed
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-", ignore_cleanup_errors=True) as profile:
-        proc = subprocess.Popen(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
-             f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             "--remote-debugging-address=127.0.0.1", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        try:
-            ws_url, lines = None, []
-            deadline = time.monotonic() + 60
-            while ws_url is None and time.monotonic() < deadline:
-                line = proc.stderr.readline()
-                if not line and proc.poll() is not None:
-                    break
-                lines.append(line)
-                if "DevTools listening on " in line:
-                    ws_url = line.split("DevTools listening on ", 1)[1].strip()
-            assert ws_url, "chromium did not start:\n" + "".join(lines[-20:])
-            # keep draining stderr so that chromium never blocks on a full pipe
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            devtools = DevTools(ws_url)
-            target = devtools.call("Target.createTarget", url="about:blank")["targetId"]
-            session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-            page = Page(devtools, session)
-            for domain in ("Page", "Runtime", "Log"):
-                page.call(f"{domain}.enable")
-            page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
-                      deviceScaleFactor=1, mobile=False)
-            yield page
-            devtools.close()
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)  # the browser and all its helper processes
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    with Page(chromium_path(), width=1280, height=900) as page:
+        yield page
 
 
 WAIT_FOR_MATHJAX = """
@@ -345,8 +231,6 @@ def on_chapter(browser, server):
 
 @pytest.fixture(scope="module")
 def stability():
-    import sys
-
     sys.path.insert(0, str(BOOK))
     import stability as st
 
@@ -409,7 +293,7 @@ def test_the_page_works_offline_from_the_file(built_book, browser):  # noqa: F81
         browser.goto(CHAPTER.as_uri())
         assert browser.evaluate(WAIT_FOR_MATHJAX), "MathJax did not load from the file"
         state = browser.evaluate(FIGURE_STATE)
-        requests = [e["params"]["request"]["url"] for e in browser.dt.events
+        requests = [e["params"]["request"]["url"] for e in browser.events
                     if e.get("method") == "Network.requestWillBeSent"]
         errors = browser.console_errors()
         typeset = browser.evaluate("document.querySelectorAll('mjx-container').length")
