@@ -25,7 +25,7 @@ def plotly_js() -> Path:
 
 
 def _add_static_path(app, config):
-    config.html_static_path.append(str(STATIC))
+    config.html_static_path = [*config.html_static_path, str(STATIC)]  # never mutate the default
 
 
 def _ship_plotly(app):

@@ -4,8 +4,8 @@ Like Jupyter Book's ``pdfhtml`` builder: Sphinx's ``singlehtml`` builder assembl
 page, which Chromium loads (served on localhost), waits for MathJax and the fonts, and prints to
 ``<pdf_dir>/<pdf_basename>.pdf`` (``pdf_dir`` defaults to the output folder).  Why not LaTeX
 (xelatex + ctex): the PDF then looks like the web edition (same MathJax, same SVG figures, same
-CJK font), needs no TeX installation (about a gigabyte with the Chinese packages), and Chromium is
-already the browser test's dependency.
+CJK font, the interactive figure's static twin), needs no TeX installation (texlive-xetex with
+ctex is a large extra install), and Chromium is already the browser test's dependency.
 
 Before printing, a script puts a table of contents (目录) at the front; the PDF is printed twice so
 that the second print can write each section's page number, read from the first print's text.
