@@ -150,6 +150,9 @@ def test_glued_numbers_are_in_the_prose_and_true(text):
     assert _number_after(text, "实际上增长率却是") == pytest.approx(st.lyapunov_gaussian(4, 0.5), abs=0.01)
     assert _number_after(text, r"也就是 \(10\) 的") == pytest.approx(
         101 * st.lyapunov_gaussian(4, 1.0) / math.log(10), abs=0.05)
+    # the interactive figure's critical sigma for n = 2 and n = 32
+    assert _number_after(text, "临界值升到") == pytest.approx(math.exp(-st.lyapunov_gaussian(2, 1.0)), abs=1e-3)
+    assert _number_after(text, "它降到") == pytest.approx(math.exp(-st.lyapunov_gaussian(32, 1.0)), abs=1e-3)
     # symmetry: hidden units stay identical under constant init, random init differs
     assert _number_after(text, "各隐藏单元权重行之间的最大差是") == 0.0
     assert _number_after(text, "随机初始化让每个单元从不同的位置出发（行间差为") > 0.1
