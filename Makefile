@@ -7,7 +7,7 @@ SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book serve exercises release grade demo bench test test-deps system-deps clean
+.PHONY: all help venv book pdf serve exercises release grade demo bench test test-deps system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
@@ -25,6 +25,12 @@ $(VENV_OK): requirements.txt pyproject.toml
 book: $(VENV_OK) ## build the HTML book into _build/html (cells run through a jupyter-cache)
 	$(SPHINX) -b html book $(HTML)
 	@echo "book: $(HTML)/index.html"
+
+PDF := _build/pdf
+pdf: $(VENV_OK) ## print the whole book to $(PDF)/numerical-stability.pdf with headless Chromium (make system-deps)
+	@$(PY) book/_ext/numstab_book/chromium.py
+	$(SPHINX) -b pdfhtml -D pdf_dir=$(PDF) book _build/pdfhtml
+	@echo "pdf: $(PDF)/numerical-stability.pdf"
 
 serve: book ## preview the book on http://localhost:$(PORT)
 	$(PY) -m http.server -d $(HTML) $(PORT)
@@ -53,7 +59,7 @@ grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class);
 	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
 
 EDITION ?= student
-release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives and the book; refused on any leak
+release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives, the book and its PDF; refused on any leak
 	$(PY) -m grader.course.release --edition $(EDITION)
 
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch

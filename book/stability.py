@@ -26,9 +26,13 @@ __all__ = [
     "log_norm_paths",
     "growth_rate",
     "INITS",
+    "INIT_LABELS",
     "init_linear",
     "layer_stats",
     "setup_axes",
+    "CJK_FONT",
+    "lyapunov_explorer",
+    "interactive",
     "glue",
 ]
 
@@ -131,6 +135,15 @@ INITS = {
 }
 
 
+#: how the figures name each scheme (the keys stay the names the code uses)
+INIT_LABELS = {
+    "N(0, 1)": "N(0, 1)",
+    "PyTorch default": "PyTorch 默认",
+    "Xavier": "Xavier",
+    "He (Kaiming)": "He（Kaiming）",
+}
+
+
 def init_linear(layer, scheme, generator=None):
     """Initialise an ``nn.Linear`` with one of :data:`INITS`; biases are set to 0."""
     INITS[scheme](layer.weight, generator=generator)
@@ -190,6 +203,14 @@ def layer_stats(scheme, activation="tanh", depth=50, width=256, batch=256, seed=
 # SVG figures with fixed element ids, so that a rebuild gives the same files
 matplotlib.rcParams["svg.hashsalt"] = "numerical-stability"
 
+#: the CJK font the project installs (``make system-deps``: Debian's fonts-wqy-microhei).  The
+#: figures' labels are Chinese; SVG output stores glyphs as paths, so the HTML and the PDF show them
+#: without the font installed on the reader's machine.
+CJK_FONT = "WenQuanYi Micro Hei"
+matplotlib.rcParams["font.family"] = "sans-serif"
+matplotlib.rcParams["font.sans-serif"] = [CJK_FONT, *matplotlib.rcParams["font.sans-serif"]]
+matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font has no U+2212: use "-"
+
 
 def setup_axes(ax, xlabel=None, ylabel=None, title=None, yscale="linear", legend=True):
     """Labels, grid and legend in one call (keeps the cells short)."""
@@ -204,3 +225,74 @@ def setup_axes(ax, xlabel=None, ylabel=None, title=None, yscale="linear", legend
     if legend and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small")
     return ax
+
+
+# ---------------------------------------------------------------------------
+# The interactive figure (plotly; the book ships plotly.min.js itself, no CDN)
+# ---------------------------------------------------------------------------
+
+def lyapunov_explorer(ns=(2, 4, 32), sigmas=None, steps=60, trials=6, seed=3):
+    """A plotly figure of log||M_k ... M_1 u|| against k: a slider over sigma, a menu over n.
+
+    Every (n, sigma) pair is computed here, at build time, with :func:`log_norm_paths`, so the
+    numbers are the book's.  Each n owns ``trials + 1`` traces (the sample paths and Newman's line
+    of slope :func:`lyapunov_gaussian`); the menu shows one n's traces, and each slider step
+    restyles the y data of all of them, so the two controls never undo each other.
+    """
+    import plotly.graph_objects as go
+
+    if sigmas is None:
+        sigmas = [round(0.3 + 0.1 * i, 1) for i in range(18)]  # 0.3 ... 2.0
+    k = list(range(steps + 1))
+
+    def ys(n, sigma):
+        paths = log_norm_paths(n, sigma, steps, trials=trials, seed=seed, device=torch.device("cpu"))
+        rate = lyapunov_gaussian(n, sigma)
+        return ([[round(float(v), 3) for v in paths[:, t]] for t in range(trials)]
+                + [[round(rate * i, 3) for i in k]])
+
+    def names(n, sigma):
+        return ["样本路径"] * trials + [
+            f"理论直线：斜率 λ₁ = {lyapunov_gaussian(n, sigma):+.3f}"]
+
+    start = sigmas.index(1.0) if 1.0 in sigmas else 0
+    fig = go.Figure()
+    for group, n in enumerate(ns):
+        for t, (y, name) in enumerate(zip(ys(n, sigmas[start]), names(n, sigmas[start]))):
+            theory = t == trials
+            fig.add_trace(go.Scatter(
+                x=k, y=y, name=name, mode="lines", visible=n == 4 or (4 not in ns and group == 0),
+                showlegend=theory or t == 0, legendgroup="theory" if theory else f"paths{n}",
+                line=dict(color="#d62728" if theory else "#1f77b4", width=3 if theory else 1,
+                          dash="dash" if theory else "solid"),
+                opacity=1.0 if theory else 0.45))
+    steps_ = []
+    for sigma in sigmas:
+        y_all, name_all = [], []
+        for n in ns:
+            y_all += ys(n, sigma)
+            name_all += names(n, sigma)
+        steps_.append(dict(method="restyle", label=f"{sigma:.1f}", args=[{"y": y_all, "name": name_all}]))
+    per_n = trials + 1
+    buttons = [dict(method="restyle", label=f"n = {n}",
+                    args=[{"visible": [g == i for g in range(len(ns)) for _ in range(per_n)]}])
+               for i, n in enumerate(ns)]
+    fig.update_layout(
+        sliders=[dict(active=start, steps=steps_, currentvalue=dict(prefix="σ = "), pad=dict(t=40))],
+        updatemenus=[dict(buttons=buttons, active=list(ns).index(4) if 4 in ns else 0,
+                          x=0.0, xanchor="left", y=1.18, yanchor="top", direction="down")],
+        xaxis_title="因子个数 k", yaxis_title="log ‖M_k ⋯ M_1 u‖",
+        font=dict(family=f"{CJK_FONT}, sans-serif"), template="plotly_white",
+        margin=dict(l=60, r=20, t=60, b=20), height=480,
+        legend=dict(orientation="h", y=1.02, x=1.0, xanchor="right", yanchor="bottom"))
+    return fig
+
+
+def interactive(fig, div_id, alt):
+    """The figure as HTML for the page: no plotly.js inside (the book loads its local copy once),
+    wrapped in a ``role="img"`` element whose ``aria-label`` is the Chinese alt text."""
+    from IPython.display import HTML
+
+    body = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"displaylogo": False, "responsive": True})
+    return HTML(f'<div class="interactive-figure" role="img" aria-label="{alt}">{body}</div>')

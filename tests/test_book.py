@@ -14,35 +14,22 @@ import sys
 import time
 from pathlib import Path
 
+import subprocess
+
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
 from book_fixtures import (  # noqa: F401  (built_book is a fixture)
-    BOOK, CHAPTER, HTML, ROOT, built_book, run_sphinx,
+    BOOK, CHAPTER, HEADINGS, HTML, ROOT, built_book, pdf_command, run_sphinx,
 )
 
 sys.path.insert(0, str(BOOK))
 import stability as st  # noqa: E402
+from grader.layout import ASSIGNMENTS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-HEADINGS = [
-    ("h1", "数值稳定性和模型初始化"),
-    ("h2", "梯度消失和梯度爆炸"),
-    ("h3", "梯度消失"),
-    ("h3", "梯度爆炸"),
-    ("h3", "打破对称性"),
-    ("h3", "让训练更加稳定"),
-    ("h2", "参数初始化"),
-    ("h3", "默认初始化"),
-    ("h3", "Xavier初始化"),
-    ("h2", "额外阅读"),
-    ("h2", "小结"),
-    ("h2", "练习"),
-    ("h2", "参考文献"),
-]
-EXERCISES = ["symmetry", "equal_weights", "eigen_bounds", "divergence"]
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +150,9 @@ def test_glued_numbers_are_in_the_prose_and_true(text):
     assert _number_after(text, "实际上增长率却是") == pytest.approx(st.lyapunov_gaussian(4, 0.5), abs=0.01)
     assert _number_after(text, r"也就是 \(10\) 的") == pytest.approx(
         101 * st.lyapunov_gaussian(4, 1.0) / math.log(10), abs=0.05)
+    # the interactive figure's critical sigma for n = 2 and n = 32
+    assert _number_after(text, "临界值升到") == pytest.approx(math.exp(-st.lyapunov_gaussian(2, 1.0)), abs=1e-3)
+    assert _number_after(text, "它降到") == pytest.approx(math.exp(-st.lyapunov_gaussian(32, 1.0)), abs=1e-3)
     # symmetry: hidden units stay identical under constant init, random init differs
     assert _number_after(text, "各隐藏单元权重行之间的最大差是") == 0.0
     assert _number_after(text, "随机初始化让每个单元从不同的位置出发（行间差为") > 0.1
@@ -193,7 +183,7 @@ def test_notebook_download(soup, built_book):  # noqa: F811
     assert helper and (HTML / helper[0]).is_file()
 
 
-@pytest.mark.parametrize("name", EXERCISES)
+@pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_exercise_downloads(soup, name):
     href = f"exercises/{name}.ipynb"
     assert href in [a.get("href") for a in soup.find_all("a")]
@@ -215,7 +205,7 @@ def test_chinese_search_index(built_book):  # noqa: F811
     for word in ["梯度消失", "梯度爆炸", "初始化", "对称性", "雅可比矩阵", "李雅普诺夫指数", "暂退法", "方差"]:
         assert word in terms, word
     language_data = (HTML / "_static" / "language_data.js").read_text(encoding="utf-8")
-    assert "ChineseStemmer" not in language_data  # Sphinx 9.0 bug, worked around in conf.py
+    assert "ChineseStemmer" not in language_data  # Sphinx 9.0 bug, worked around in numstab_book.chinese_search
 
 
 def test_mathjax_is_shipped_or_from_cdn(soup):
@@ -254,3 +244,32 @@ def test_touched_page_is_reread_but_served_from_the_cache(built_book):  # noqa: 
     after = nbformat.read(download, as_version=4)
     assert [c.get("outputs") for c in after.cells] == [c.get("outputs") for c in before.cells]
     assert all(c.execution_count for c in after.cells if c.cell_type == "code")
+
+
+# -- make pdf without what it needs ----------------------------------------------
+
+NO_FONTS = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig></fontconfig>
+"""
+
+
+@pytest.mark.parametrize("lacking", ["chromium", "a CJK font"])
+def test_make_pdf_says_in_one_line_what_to_install(tmp_path, lacking):
+    if lacking == "chromium":
+        env = {"CHROMIUM": str(tmp_path / "no-chromium")}
+    else:  # fontconfig with no font directories at all
+        (tmp_path / "fonts.conf").write_text(NO_FONTS)
+        env = {"FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
+    env = {**os.environ, **env}
+    # make pdf's first step
+    check = subprocess.run([sys.executable, "book/_ext/numstab_book/chromium.py"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode != 0
+    assert check.stdout == "" and check.stderr.count("\n") == 1, check.stderr
+    assert f"make pdf needs {lacking}: run `make system-deps`" in check.stderr
+    # and the builder itself (what make release runs) stops before building anything
+    build = subprocess.run(pdf_command()[:-1] + [str(tmp_path / "out")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert build.returncode != 0 and f"make pdf needs {lacking}" in build.stderr
+    assert not (tmp_path / "out" / "index.html").exists()

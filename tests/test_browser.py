@@ -1,7 +1,8 @@
-"""Open the built book in a real headless Chromium (Debian's, ``make system-deps``).
+"""Open the built book in a real headless Chromium (Debian's, ``make system-deps``), and read
+the PDF edition that Chromium prints (``make pdf``).
 
-The browser is driven through the DevTools protocol over a websocket
-(``websocket-client``, already in the venv).  The book is served from
+The browser is driven through the DevTools protocol by the client the PDF builder prints with
+(``book/_ext/numstab_book/chromium.py``, over ``websocket-client``).  The book is served from
 ``_build/html`` by ``http.server`` on a random localhost port.  Screenshots are
 saved as ``_build/screenshot.png`` (first screen) and
 ``_build/screenshot-figures.png`` (the per-layer statistics figure).
@@ -10,111 +11,39 @@ saved as ``_build/screenshot.png`` (first screen) and
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
-import json
-import shutil
-import os
-import signal
-import subprocess
-import tempfile
-import threading
+import re
+import sys
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from book_fixtures import BUILD, HTML, built_book  # noqa: F401  (fixture)
+from book_fixtures import (  # noqa: F401  (built_book, built_pdf are fixtures)
+    BOOK, BUILD, CHAPTER, HEADINGS, HTML, PDF, built_book, built_pdf,
+)
+
+sys.path.insert(0, str(BOOK / "_ext"))
+from numstab_book.chromium import Browser, find_chromium, served  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 def chromium_path() -> str:
-    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    path = find_chromium()
     if not path:
         pytest.fail("chromium is not installed: run `make system-deps` (apt-get install chromium)")
     return path
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest's output clean
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(built_book):  # noqa: F811
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with served(HTML) as url:
+        yield url
 
 
-class DevTools:
-    """A minimal synchronous Chrome DevTools protocol client (flattened sessions)."""
-
-    def __init__(self, ws_url: str):
-        import websocket  # websocket-client
-
-        self.ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict] = []
-
-    def call(self, method: str, session: str | None = None, **params):
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params}
-        if session:
-            msg["sessionId"] = session
-        self.ws.send(json.dumps(msg))
-        while True:
-            reply = json.loads(self.ws.recv())
-            if reply.get("id") == self.next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self.events.append(reply)
-
-    def wait_for(self, method: str, timeout: float = 60):
-        deadline = time.monotonic() + timeout
-        seen = len(self.events)
-        for event in self.events:
-            if event.get("method") == method:
-                return event
-        while time.monotonic() < deadline:
-            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
-            event = json.loads(self.ws.recv())
-            self.events.append(event)
-            if event.get("method") == method:
-                return event
-        raise TimeoutError(f"no {method} after {timeout}s ({len(self.events) - seen} events)")
-
-    def close(self):
-        self.ws.close()
-
-
-class Page:
-    def __init__(self, devtools: DevTools, session: str):
-        self.dt, self.session = devtools, session
-
-    def call(self, method, **params):
-        return self.dt.call(method, self.session, **params)
-
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True,
-                           returnByValue=True, timeout=60000)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression[:80]}...: {result['exceptionDetails']}")
-        return result["result"].get("value")
-
-    def goto(self, url: str):
-        self.dt.events.clear()
-        self.call("Page.navigate", url=url)
-        self.dt.wait_for("Page.loadEventFired", timeout=90)
+class Page(Browser):
+    """The PDF builder's Chromium (``numstab_book.chromium``) with what the tests look at."""
 
     def screenshot(self, path: Path, **params):
         data = self.call("Page.captureScreenshot", format="png", **params)["data"]
@@ -123,7 +52,7 @@ class Page:
 
     def console_errors(self) -> list[str]:
         errors = []
-        for event in self.dt.events:
+        for event in self.events:
             method, params = event.get("method"), event.get("params", {})
             if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
                 errors.append("console: " + " ".join(str(a.get("value", a.get("description")))
@@ -140,47 +69,8 @@ class Page:
 
 @pytest.fixture(scope="module")
 def browser():
-    exe = chromium_path()
-    # chromium's helper processes may still write to the profile while it is removed
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-", ignore_cleanup_errors=True) as profile:
-        proc = subprocess.Popen(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-             "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--disable-extensions", "--hide-scrollbars", "--mute-audio",
-             f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             "--remote-debugging-address=127.0.0.1", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        try:
-            ws_url, lines = None, []
-            deadline = time.monotonic() + 60
-            while ws_url is None and time.monotonic() < deadline:
-                line = proc.stderr.readline()
-                if not line and proc.poll() is not None:
-                    break
-                lines.append(line)
-                if "DevTools listening on " in line:
-                    ws_url = line.split("DevTools listening on ", 1)[1].strip()
-            assert ws_url, "chromium did not start:\n" + "".join(lines[-20:])
-            # keep draining stderr so that chromium never blocks on a full pipe
-            threading.Thread(target=proc.stderr.read, daemon=True).start()
-            devtools = DevTools(ws_url)
-            target = devtools.call("Target.createTarget", url="about:blank")["targetId"]
-            session = devtools.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-            page = Page(devtools, session)
-            for domain in ("Page", "Runtime", "Log"):
-                page.call(f"{domain}.enable")
-            page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
-                      deviceScaleFactor=1, mobile=False)
-            yield page
-            devtools.close()
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)  # the browser and all its helper processes
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    with Page(chromium_path(), width=1280, height=900) as page:
+        yield page
 
 
 WAIT_FOR_MATHJAX = """
@@ -299,3 +189,204 @@ def test_chinese_search_finds_the_chapter(browser, server):
     })()""")
     assert any(h.startswith("numerical-stability.html") for h in found), found
     assert browser.console_errors() == []
+
+
+# -- the interactive figure -------------------------------------------------------
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+FIGURE_STATE = """
+(() => {
+  const gd = document.getElementById('lyapunov-explorer');
+  return {active: gd.layout.sliders[0].active,
+          labels: gd.layout.sliders[0].steps.map(s => s.label),
+          visible: gd.data.map(t => t.visible === true),
+          ys: gd.data.map(t => Array.from(t.y)),
+          drawn: gd.querySelectorAll('path.js-line').length};
+})()
+"""
+
+
+def _click(page, expression: str):
+    """Scroll the element ``expression`` evaluates to into view and click its centre, as a user."""
+    box = page.evaluate(f"""(() => {{
+        const el = {expression};
+        el.scrollIntoView({{block: 'center'}});
+        const r = el.getBoundingClientRect();
+        return {{x: r.x + r.width / 2, y: r.y + r.height / 2}};
+    }})()""")
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        page.call("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left",
+                  clickCount=1)
+    time.sleep(0.3)  # plotly redraws on the next animation frames
+
+
+@pytest.fixture
+def on_chapter(browser, server):
+    """The browser, on the chapter page once MathJax has typeset it (other tests move it away)."""
+    browser.goto(server + "/numerical-stability.html")
+    assert browser.evaluate(WAIT_FOR_MATHJAX)
+    return browser
+
+
+@pytest.fixture(scope="module")
+def stability():
+    sys.path.insert(0, str(BOOK))
+    import stability as st
+
+    return st
+
+
+def test_slider_and_menu_change_the_plotted_data(on_chapter, stability):
+    browser = on_chapter
+    before = browser.evaluate(FIGURE_STATE)
+    assert before["drawn"] >= 7 and before["labels"][before["active"]] == "1.0"
+    per_n = len(before["visible"]) // 3
+    assert before["visible"] == [g == 1 for g in range(3) for _ in range(per_n)]  # n = 4 first
+    theory = 2 * per_n - 1  # n = 4's Newman line
+    # drag the slider to sigma = 0.5 (a click on its rail under the label moves the handle there)
+    _click(browser, """(() => {
+        const label = Array.from(document.querySelectorAll('#lyapunov-explorer .slider-label'))
+                           .find(t => t.textContent.trim() === '0.5');
+        const rail = document.querySelector('#lyapunov-explorer .slider-rail-touch-rect');
+        return {scrollIntoView: () => label.scrollIntoView({block: 'center'}),
+                getBoundingClientRect: () => {  // the rail, under the label
+                    const l = label.getBoundingClientRect(), r = rail.getBoundingClientRect();
+                    return {x: l.x, width: l.width, y: r.y, height: r.height};
+                }};
+    })()""")
+    after = browser.evaluate(FIGURE_STATE)
+    assert after["labels"][after["active"]] == "0.5"
+    assert after["ys"] != before["ys"]
+    slope = after["ys"][theory][-1] / (len(after["ys"][theory]) - 1)
+    assert slope == pytest.approx(stability.lyapunov_gaussian(4, 0.5), abs=1e-4)  # the book's numbers
+    assert slope < 0 < before["ys"][theory][-1]
+    # the menu switches to n = 32: its traces show, with the sigma the slider chose
+    _click(browser, "document.querySelector('#lyapunov-explorer .updatemenu-header-group')")
+    _click(browser, "Array.from(document.querySelectorAll('#lyapunov-explorer .updatemenu-dropdown-button'))"
+                    ".find(b => b.textContent.trim() === 'n = 32')")
+    switched = browser.evaluate(FIGURE_STATE)
+    assert switched["visible"] == [g == 2 for g in range(3) for _ in range(per_n)]
+    assert switched["ys"][3 * per_n - 1][-1] == pytest.approx(
+        60 * stability.lyapunov_gaussian(32, 0.5), abs=1e-2)
+    assert browser.console_errors() == []
+
+
+def test_every_figure_has_chinese_alt_text(on_chapter):
+    figures = on_chapter.evaluate("""(() => ({
+        images: Array.from(document.querySelectorAll('main img')).map(i => i.getAttribute('alt') || ''),
+        interactive: Array.from(document.querySelectorAll('main .plotly-graph-div')).map(d => {
+            const box = d.closest('[role="img"]');
+            return box ? box.getAttribute('aria-label') || '' : '';
+        }),
+    }))()""")
+    assert len(figures["images"]) >= 4 and len(figures["interactive"]) >= 1
+    for alt in figures["images"] + figures["interactive"]:
+        assert len(CJK.findall(alt)) >= 8, f"figure without Chinese alt text: {alt!r}"
+
+
+def test_the_page_works_offline_from_the_file(built_book, browser):  # noqa: F811
+    browser.call("Network.enable")
+    browser.call("Network.emulateNetworkConditions", offline=True, latency=0,
+                 downloadThroughput=-1, uploadThroughput=-1)
+    try:
+        browser.goto(CHAPTER.as_uri())
+        assert browser.evaluate(WAIT_FOR_MATHJAX), "MathJax did not load from the file"
+        state = browser.evaluate(FIGURE_STATE)
+        requests = [e["params"]["request"]["url"] for e in browser.events
+                    if e.get("method") == "Network.requestWillBeSent"]
+        errors = browser.console_errors()
+        typeset = browser.evaluate("document.querySelectorAll('mjx-container').length")
+    finally:
+        browser.call("Network.emulateNetworkConditions", offline=False, latency=0,
+                     downloadThroughput=-1, uploadThroughput=-1)
+        browser.call("Network.disable")
+    assert state["drawn"] >= 7, "the interactive figure was not drawn offline"
+    assert typeset >= 20
+    assert any(u.endswith("_static/plotly.min.js") or "_static/plotly.min.js?" in u for u in requests)
+    assert [u for u in requests if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
+    assert errors == []
+
+
+def test_plotly_is_local_and_only_where_a_figure_needs_it(built_book):  # noqa: F811
+    page = CHAPTER.read_text(encoding="utf-8")
+    assert '<script src="_static/plotly.min.js' in page and "cdn.plot.ly" not in page
+    assert "plotly.min.js" not in (HTML / "index.html").read_text(encoding="utf-8")
+    start = page.index('<div class="interactive-figure"')
+    figure = page[start:page.index("</script>", start)]
+    library = (HTML / "_static" / "plotly.min.js").stat().st_size
+    print(f"\ninteractive figure: {len(figure.encode()) / 1024:.0f} KiB of data in the page "
+          f"+ plotly.min.js {library / 2**20:.1f} MiB (loaded once, cached)")
+    assert len(figure.encode()) < 400_000
+
+
+# -- the PDF edition (make pdf) -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pdf(built_pdf):  # noqa: F811
+    from pypdf import PdfReader
+
+    reader = PdfReader(PDF)
+    pages = [page.extract_text() for page in reader.pages]
+    outline = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                outline.append((item.title.strip(), reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline)
+    print(f"\nPDF: {len(pages)} pages, {PDF.stat().st_size / 2**20:.1f} MiB, built in "
+          f"{built_pdf.seconds:.1f} s")
+    return {"reader": reader, "pages": pages, "text": "\n".join(pages), "outline": outline}
+
+
+def test_pdf_build_is_clean(built_pdf):  # noqa: F811
+    assert "WARNING" not in built_pdf.stderr, built_pdf.stderr[-4000:]
+    assert PDF.read_bytes().startswith(b"%PDF-")
+
+
+def test_pdf_page_count_and_page_numbers(pdf):
+    n = len(pdf["pages"])
+    assert 8 <= n <= 40, n
+    for number, text in enumerate(pdf["pages"], 1):
+        assert f"{number} / {n}" in text, f"page {number} has no page number"
+
+
+def test_pdf_table_of_contents_and_headings(pdf):
+    toc = pdf["pages"][1]
+    assert toc.lstrip().startswith("目录")
+    for _, title in HEADINGS:
+        match = re.search(r"^\s*" + re.escape(title) + r"\s+(\d+)\s*$", toc, re.M)
+        assert match, f"{title} is not in the table of contents"
+        page = int(match.group(1))
+        lines = {re.sub(r"\s+", "", line) for line in pdf["pages"][page - 1].splitlines()}
+        assert title in lines, f"{title} is not on page {page}"
+        assert any(t.startswith(title) for t, _ in pdf["outline"]), f"{title} is not a bookmark"
+
+
+def test_pdf_chinese_text_figures_and_bibliography(pdf):
+    text = re.sub(r"\s+", "", pdf["text"])
+    for needle in ["梯度在反向传播的途中要么缩到几乎为零", "自动微分给出的最大导数是0.2500",
+                   "结论是：初始化必须和激活函数配套", "印刷版不能拖动滑块",
+                   "Understandingthedifficultyoftrainingdeepfeedforward", "Glorot"]:
+        assert needle in text, needle
+    assert "理论直线：斜率" not in text, "the interactive figure (its legend) printed, not its static twin"
+    # the figures are SVG: Chromium prints them as vector drawings (Form XObjects)
+    forms = sum(1 for page in pdf["reader"].pages
+                for x in (page.get("/Resources", {}).get("/XObject") or {}).values()
+                if x.get_object().get("/Subtype") == "/Form")
+    assert forms >= 4
+
+
+def test_pdf_formulas_are_typeset_glyphs(pdf):
+    text = pdf["text"]
+    for tex in [r"\frac", r"\mathbf", r"\psi", r"\underbrace", r"\operatorname", "$$"]:  # (code cells keep theirs)
+        assert tex not in text, f"TeX source {tex!r} in the PDF"
+    for glyphs in ["σ′(x)", "ψ", "λ1", "J(k)"]:
+        assert glyphs in text, glyphs
+    mathjax_fonts = {f.get_object().get("/Subtype") for page in pdf["reader"].pages
+                     for f in (page.get("/Resources", {}).get("/Font") or {}).values()}
+    assert "/Type3" in mathjax_fonts  # MathJax's web fonts, drawn as glyphs

@@ -78,6 +78,7 @@ def test_public_files_ship_beside_each_release(assignment):
 def test_plain_nbgrader_generate_assignment_gives_a_release_whose_first_cell_runs(tmp_path):
     """An instructor with the venv active types nbgrader's own command, not `make exercises`."""
     venv_bin = Path(sys.executable).parent
+    (tmp_path / "course").mkdir()
     env = dict(os.environ, PATH=f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
                NUMSTAB_COURSE_ROOT=str(tmp_path / "course"))
     release = tmp_path / "release"

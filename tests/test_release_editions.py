@@ -52,6 +52,20 @@ def test_instructor_book_folds_the_solutions_and_ships_the_sources(dist):
         assert (out / "solutions" / a / f"{a}.ipynb").read_bytes() == (REPO / "solutions" / a / f"{a}.ipynb").read_bytes()
 
 
+def test_both_editions_ship_the_pdf_and_only_the_instructors_has_solutions(dist):
+    from pypdf import PdfReader
+
+    texts = {}
+    for edition in ("student", "instructor"):
+        reader = PdfReader(dist / edition / "numerical-stability.pdf")
+        assert len(reader.pages) >= 8
+        texts[edition] = "".join(page.extract_text() for page in reader.pages)
+        assert "梯度消失和梯度爆炸" in texts[edition]
+    assert "参考答案" not in texts["student"] and "BEGIN SOLUTION" not in texts["student"]
+    assert texts["instructor"].count("参考答案") == len(ASSIGNMENTS)  # folded open for print
+    assert "BEGIN SOLUTION" in texts["instructor"]
+
+
 def test_a_planted_leak_makes_make_release_refuse(tmp_path):
     # plant a line of another assignment's solution into a shipped file, then release for real
     shipped = REPO / "exercises" / "symmetry" / "public_checks.py"

@@ -84,6 +84,17 @@ def build_book(edition: str, out: Path) -> Path:
     return out
 
 
+def build_pdf(edition: str, out: Path) -> Path:
+    """The PDF of one edition (``make pdf``'s builder: headless Chromium prints the whole book)."""
+    cmd = [sys.executable, "-m", "sphinx", "-c", str(REPO), "-W", "--keep-going", "-q", "-b", "pdfhtml",
+           "-d", str(BUILD / f"doctrees-pdf-{edition}"), "-D", f"pdf_dir={out}",
+           str(BOOK), str(BUILD / f"pdfhtml-{edition}")]
+    if edition == "instructor":
+        cmd[3:3] = ["-t", "instructor"]
+    subprocess.run(cmd, check=True, cwd=REPO)
+    return next(Path(out).glob("*.pdf"))
+
+
 def build_release(edition: str, dist: Path = DIST) -> list[str]:
     """Build ``dist/<edition>/``; returns the leak scan's findings (empty when the release is clean)."""
     from grader.course.leaks import scan
@@ -98,7 +109,8 @@ def build_release(edition: str, dist: Path = DIST) -> list[str]:
     book = build_book(edition, out / "book")
     shutil.rmtree(out / "jupyter_execute", ignore_errors=True)  # myst-nb's scratch copy beside the book
     _zip_folder(book, out / f"book-{edition}.zip")
-    student_artefacts = [out / "exercises"] + ([book, out / f"book-{edition}.zip"] if edition == "student" else [])
+    pdf = build_pdf(edition, out)
+    student_artefacts = [out / "exercises"] + ([book, out / f"book-{edition}.zip", pdf] if edition == "student" else [])
     if edition == "instructor":
         for a in ASSIGNMENTS:
             target = out / "solutions" / a

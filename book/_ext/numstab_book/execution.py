@@ -1,0 +1,59 @@
+"""How the pages' cells run: one thread per kernel, encrypted kernel traffic, and a jupyter-cache
+that notices when ``book/stability.py`` (the helpers every page imports) changes."""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+# The cells work on small tensors: one thread per process is nearly as fast as many on an idle
+# machine and far faster on a busy one (no oversubscription).  The kernel inherits this
+# environment; a value set by the user wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+HELPERS = "stability.py"  # beside the pages, in the source directory
+
+
+def _encrypt_kernel_traffic():
+    """The kernel that executes the pages talks to Sphinx over TCP on localhost.  Its kernelspec
+    declares CurveZMQ support, so let jupyter_client provision Curve keys ("auto"): the traffic is
+    encrypted and ipykernel >= 7 does not print its "running over TCP without encryption" warning
+    into the build log."""
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+    except ImportError:  # pragma: no cover
+        return
+    if zmq.has("curve") and hasattr(KernelManager, "transport_encryption"):
+        KernelManager.transport_encryption.default_value = "auto"
+
+
+def _invalidate_cache_when_helpers_change(app, config):
+    """jupyter-cache keys a notebook on its own cells only, so a change to the helpers module
+    would not re-execute anything.  Keep the hash of that module beside the cache and drop the
+    cache when it moves."""
+    helpers = Path(app.srcdir) / HELPERS
+    cache = Path(config.nb_execution_cache_path)
+    stamp = cache.parent / ".stability.sha256"
+    digest = hashlib.sha256(helpers.read_bytes()).hexdigest() if helpers.exists() else ""
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    if cache.exists():
+        shutil.rmtree(cache)
+    app.env_stale_helpers = True
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest)
+
+
+def _outdated_when_helpers_change(app, env, added, changed, removed):
+    """Re-read the notebook pages (not just re-render) after the cache was dropped."""
+    if not getattr(app, "env_stale_helpers", False):
+        return []
+    return [d for d in env.found_docs if "kernelspec" in env.metadata.get(d, {})]
+
+
+def setup(app):
+    _encrypt_kernel_traffic()
+    app.connect("config-inited", _invalidate_cache_when_helpers_change)
+    app.connect("env-get-outdated", _outdated_when_helpers_change)
