@@ -159,10 +159,10 @@ def anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def book_url(section: str, readable: bool = False) -> str:
-    """Link to a section of the chapter, under GRADER_BOOK_URL or the release's own book; ``readable``
-    leaves the Chinese anchor unescaped (for text, where a reader sees it)."""
-    base = os.environ.get("GRADER_BOOK_URL") or DEFAULT_BOOK_URL
+def book_url(section: str, readable: bool = False, base: str | None = None) -> str:
+    """Link to a section of the chapter under ``base``, GRADER_BOOK_URL or the release's own book;
+    ``readable`` leaves the Chinese anchor unescaped (for text, where a reader sees it)."""
+    base = base or os.environ.get("GRADER_BOOK_URL") or DEFAULT_BOOK_URL
     fragment = anchor(section) if readable else urllib.parse.quote(anchor(section))
     return f"{base.rstrip('/')}/{BOOK_PAGE}#{fragment}"
 

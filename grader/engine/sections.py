@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import html
 import importlib
+import os
 from dataclasses import dataclass
 
+from grader.layout import BUILD
 from grader.student.selfcheck import advice, advice_lines, book_url
 
 SHIPPED, HIDDEN = "book_sections", "hints"
@@ -63,3 +65,9 @@ def advice_html(checks: list[Check]) -> str:
                 if section else "")
         items.append(f"<li><code>{html.escape(check.function)}</code>: {html.escape(hint or '')}{link}</li>")
     return f'<div class="grader-advice"><p>没通过的检查, 提示和书中对应的小节:</p><ul>{"".join(items)}</ul></div>' if items else ""
+
+
+def instructor_book_url(section: str) -> str:
+    """A section's link in the instructor's report: GRADER_BOOK_URL, else the book `make book` built here
+    (the students' default, relative to their exercise folder, means nothing beside the report)."""
+    return book_url(section, base=os.environ.get("GRADER_BOOK_URL") or (BUILD / "html").as_uri())
