@@ -97,7 +97,13 @@ def test_the_report_of_a_failed_check_carries_its_hint_and_link_once(monkeypatch
     assert text.count(f"提示: {hint}") == 1
     assert "参见: 《额外阅读》 https://book.example/ch/numerical-stability.html#额外阅读" in text
     page = advice_html([Check.from_nodeid("lars_step", o.nodeid) for o in outcomes if not o.passed])
-    assert page.count("<li>") == 1
+    assert page.count("<li>") == 1 and page.count("test_momentum_buffer") == 1
+    # two checks with the part's own hint: one item naming both, and the report says the hint once
+    shared = [Outcome("lars_step", f"divergence/test_lars_step.py::{n}[cpu]", False, "x")
+              for n in ("test_no_momentum_no_decay", "test_gradient_scale_invariance")]
+    page = advice_html([Check.from_nodeid("lars_step", o.nodeid) for o in shared])
+    assert page.count("<li>") == 1 and "test_no_momentum_no_decay</code>, <code>test_gradient_scale_invariance" in page
+    assert PartResult("divergence", "lars_step", shared, seed=1).report().count("提示: ") == 1
     assert 'href="https://book.example/ch/numerical-stability.html#%E9%A2%9D%E5%A4%96%E9%98%85%E8%AF%BB"' in page
 
 

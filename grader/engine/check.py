@@ -58,10 +58,10 @@ class PartResult:
             if o.passed:
                 continue
             lines.append(f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400])
-            check = Check.from_nodeid(self.part, o.nodeid)
-            if check not in advised:  # a check failing on cpu and cuda: one hint
-                advised.add(check)
-                lines += report_lines(check)
+            advice = report_lines(Check.from_nodeid(self.part, o.nodeid))
+            if tuple(advice) not in advised:  # checks failing on cpu and cuda, or sharing a hint: said once
+                advised.add(tuple(advice))
+                lines += advice
         return "\n".join(lines) + "\n"
 
 

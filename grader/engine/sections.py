@@ -55,15 +55,20 @@ def report_lines(check: Check) -> list[str]:
 
 
 def advice_html(checks: list[Check]) -> str:
-    """The hints and links of failed checks as HTML (nbgrader's feedback shows it under the test cell)."""
+    """The hints and links of failed checks as HTML (nbgrader's feedback shows it under the test cell); checks
+    that share a hint are listed together."""
+    grouped: dict[tuple, list[str]] = {}
+    for check in checks:
+        if any(check.advice):
+            names = grouped.setdefault(check.advice, [])
+            if check.function not in names:
+                names.append(check.function)
     items = []
-    for check in dict.fromkeys(checks):
-        section, hint = check.advice
-        if not (section or hint):
-            continue
+    for (section, hint), names in grouped.items():
         link = (f' — 参见 <a href="{html.escape(book_url(section))}" target="_blank">《{html.escape(section)}》</a>'
                 if section else "")
-        items.append(f"<li><code>{html.escape(check.function)}</code>: {html.escape(hint or '')}{link}</li>")
+        checks_html = ", ".join(f"<code>{html.escape(n)}</code>" for n in names)
+        items.append(f"<li>{checks_html}: {html.escape(hint or '')}{link}</li>")
     return f'<div class="grader-advice"><p>没通过的检查, 提示和书中对应的小节:</p><ul>{"".join(items)}</ul></div>' if items else ""
 
 
