@@ -126,3 +126,20 @@ def test_the_self_check_prints_a_hint_and_a_link_under_each_failed_public_check(
     # the self-check knows only the shipped hints
     hidden = importlib.import_module("grader.checks.divergence.hints").HINTS
     assert not any(h in out for h in hidden.values())
+
+
+def test_in_jupyter_the_self_check_also_shows_clickable_links(monkeypatch, capsys):
+    """In a kernel (get_ipython() is not None) the sections to reread come as an HTML output with links."""
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setitem(sys.modules, "public_checks", importlib.import_module("grader.checks.divergence.public_checks"))
+    monkeypatch.setitem(sys.modules, "book_sections", importlib.import_module("grader.checks.divergence.book_sections"))
+    monkeypatch.setenv("GRADER_BOOK_URL", "https://book.example/")
+    selfcheck.check("clip_global_norm", {})  # nothing defined: every check fails
+    assert "笔记本中没有定义" in capsys.readouterr().out
+    (page,) = [h.data for h in shown]
+    assert page.count("<a ") == 1 and 'href="https://book.example/numerical-stability.html#%E9%A2%9D' in page
