@@ -7,7 +7,7 @@ SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book pdf serve exercises release grade demo bench test test-deps system-deps clean
+.PHONY: all help venv book pdf serve exercises release grade demo formgrader bench test test-deps system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
@@ -56,7 +56,17 @@ demo: $(VENV_OK) ## build the bundled demo class and grade it (what `make` ends 
 	$(PY) -m grader grade $(DEMO) --demo
 
 grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all
-	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
+	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(if $(BOOK_URL),--book-url $(BOOK_URL)) $(GRADE_FLAGS)
+
+# nbgrader 0.9's formgrader is a Jupyter server extension.  It runs from the repository root so that
+# nbgrader_config.py is read, with NUMSTAB_COURSE_ROOT pointing it at COURSE; .venv/bin goes on PATH
+# because nbgrader runs `alembic` by name to upgrade the gradebook.
+FORMGRADER_PORT ?= 8890
+formgrader: $(VENV_OK) ## nbgrader's formgrader on COURSE, for the written answers: http://localhost:8890/formgrader (FORMGRADER_PORT=…)
+	@test -f $(COURSE)/gradebook.db || { echo "formgrader: no gradebook in $(COURSE); run make grade (or make demo) first"; exit 2; }
+	PATH="$(CURDIR)/.venv/bin:$$PATH" NUMSTAB_COURSE_ROOT="$(abspath $(COURSE))" .venv/bin/jupyter server \
+	  --ServerApp.root_dir="$(abspath $(COURSE))" --ServerApp.ip=127.0.0.1 --ServerApp.port=$(FORMGRADER_PORT) \
+	  --ServerApp.port_retries=0 --ServerApp.open_browser=False $(if $(filter 0,$(shell id -u)),--allow-root) $(FORMGRADER_FLAGS)
 
 EDITION ?= student
 release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives, the book and its PDF; refused on any leak

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def cmd_grade(args) -> int:
 
     console = Console()
     progress = RichProgress(console)
+    if args.book_url:  # the feedback's links into the book; the workers inherit it
+        os.environ["GRADER_BOOK_URL"] = args.book_url
     for spec in args.zip or []:
         from grader.course.lms import collect_archive
         assignment, _, archive = spec.partition("=")
@@ -119,6 +122,8 @@ def main(argv=None) -> int:
     g.add_argument("--zip-regexp", default=None, help="file name pattern of the archive's notebooks "
                    "(named groups student_id, file_id, optional timestamp)")
     g.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
+    g.add_argument("--book-url", default=None, help="where the feedback's links point: the published book's base URL "
+                   "(default: GRADER_BOOK_URL, else the release's own book, ../../book/ from an exercise folder)")
     g.set_defaults(func=cmd_grade)
     d = sub.add_parser("demo", help="(re)build the bundled demo class into a course directory")
     d.add_argument("course")

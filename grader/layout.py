@@ -17,6 +17,7 @@ BUILD = REPO / "_build"
 DIST = REPO / "dist"
 NBGRADER_CONFIG = REPO / "nbgrader_config.py"
 PUBLIC_CHECKS = "public_checks.py"  # file name of an assignment's shipped checks
+BOOK_SECTIONS = "book_sections.py"  # where the book teaches each part, and the public checks' hints (shipped)
 
 
 def _assignments() -> tuple[str, ...]:
@@ -40,4 +41,5 @@ def checks_of(assignment: str) -> Path:
 
 def shipped_files(assignment: str) -> dict[str, Path]:
     """The files a release of ``assignment`` carries beside its notebook, and where each comes from."""
-    return {"selfcheck.py": SELFCHECK, PUBLIC_CHECKS: CHECKS / assignment / PUBLIC_CHECKS}
+    return {"selfcheck.py": SELFCHECK, PUBLIC_CHECKS: CHECKS / assignment / PUBLIC_CHECKS,
+            BOOK_SECTIONS: CHECKS / assignment / BOOK_SECTIONS}

@@ -1,10 +1,11 @@
 """`make grade` end to end on a real class: scores, hostile students, re-runs, kill -9, bad input.
 
-A class is built from the release and solution notebooks (grader/demo.py) and graded into a fresh
+A class is built from the release and solution notebooks (grader/course/demo.py) and graded into a fresh
 course directory with the real pipeline: sandboxed children, a warm zygote, nbgrader's gradebook.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -21,10 +22,12 @@ from grader.engine.notebook import load_notebook
 from grader.course.demo import build_demo_class, solved, _answers
 from grader.layout import REPO
 from grader.engine.pipeline import grade_course
-from grader.engine.report import export_csv, scores, write_instructor_report
+from grader.engine.report import export_csv, generate_feedback, scores, write_instructor_report
+from grader.engine.similarity import all_similar_pairs
 from grader.engine.gradebook import Gradebook, db_url_for
 
 LIMITS = {"cell_seconds": 20, "submission_seconds": 120}
+STUDENTS = 7  # the demo class: alice, bob, carol, dave, eve, grace, mallory
 # One hostile cell each, appended to a correct notebook: the score must equal the honest one.
 THREATS = {
     "patch_torch": "import torch\ntorch.isclose = lambda *a, **k: torch.tensor(True)\ntorch.allclose = lambda *a, **k: True",
@@ -74,10 +77,45 @@ def test_demo_class_scores(demo):
         with Gradebook(db_url) as gb:
             full = sum(c.max_score for c in gb.find_notebook(a, a).grade_cells if c.cell_type == "code")
         assert got["alice"] == pytest.approx(full), a
+        assert got["dave"] == pytest.approx(full), f"{a}: the disguised copy no longer works"
+        assert got["grace"] == pytest.approx(full), f"{a}: grace's own answer is correct too"
         assert got["mallory"] == pytest.approx(full), f"{a}: the hostile cells changed the score"
         assert got["carol"] == 0, a
         assert 0 < got["bob"] < full, a
     assert auto_scores(db_url, ASSIGNMENTS[0])["eve"] == 0  # her notebook is not JSON
+
+
+def test_written_answers_wait_for_a_manual_grade(demo):
+    """grace writes the written answers: nbgrader marks them for manual grading; an untouched answer is a 0."""
+    course, _ = demo
+    with Gradebook(db_url_for(course)) as gb:
+        for a in ASSIGNMENTS:
+            written = {(s.student.id, g.name): g for s in gb.find_assignment(a).submissions
+                       for nb in s.notebooks for g in nb.grades if g.cell.cell_type == "markdown"}
+            assert written, f"{a} has no written answer"
+            assert {k for k, g in written.items() if g.needs_manual_grade} == {k for k in written if k[0] == "grace"}
+            assert all(g.auto_score == 0 for (student, _), g in written.items() if student == "carol")
+
+
+def test_the_copied_pair_is_flagged_and_the_honest_pair_is_not(demo):
+    course, _ = demo
+    pairs = all_similar_pairs(course)
+    for a in ASSIGNMENTS:
+        flagged = {(p.first, p.second): p for p in pairs[a]}
+        assert ("alice", "dave") in flagged and flagged["alice", "dave"].similarity > 0.9, a
+        assert not any("grace" in pair for pair in flagged), f"{a}: an honest, different answer was flagged"
+        assert "carol" not in {s for pair in flagged for s in pair}, f"{a}: the starter code alone matched"
+        page = flagged["alice", "dave"].page.read_text()
+        assert "highlight-red" in page and "my_" in page  # both sides, the shared code highlighted
+
+
+def test_feedback_points_each_failed_check_into_the_book(demo):
+    course, _ = demo
+    assert generate_feedback(course, ["bob/divergence"]) == []
+    page = (course / "feedback" / "bob" / "divergence" / "divergence.html").read_text()
+    # bob left LARS blank: its hint and a link to the section that teaches it
+    assert "提示: " in page and "numerical-stability.html#额外阅读" in page
+    assert 'href="../../book/numerical-stability.html#%E9%A2%9D%E5%A4%96%E9%98%85%E8%AF%BB"' in page
 
 
 def test_outputs_nbgrader_and_the_instructor_use(demo):
@@ -85,10 +123,15 @@ def test_outputs_nbgrader_and_the_instructor_use(demo):
     db_url = db_url_for(course)
     csv = export_csv(course, db_url).read_text()
     assert csv.splitlines()[0].startswith("assignment,duedate,timestamp,student_id")
-    assert len(csv.splitlines()) == 1 + 5 * len(ASSIGNMENTS)
+    assert len(csv.splitlines()) == 1 + STUDENTS * len(ASSIGNMENTS)
     report = write_instructor_report(course, db_url, summary).read_text()
     assert "Isolation in force" in report and "Landlock" in report and "seccomp" in report
     assert "<svg" in report and "not a valid notebook" in report and "eve" in report
+    # sections: next to every check's failure rate, and a summary per section of the chapter
+    assert "By section of the chapter" in report
+    assert re.search(r"<code>lars_step/test_matches_reference\[cpu\]</code></td><td>\d+/\d+</td><td>\d+%</td>"
+                     r"<td><a href=\"[^\"]+\">额外阅读</a>", report)
+    assert "Similar solution code" in report and 'href="similarity/divergence/alice--dave.html"' in report
     nb = load_notebook(course / "autograded" / "alice" / "divergence" / "divergence.ipynb")
     assert any(o.get("output_type") == "execute_result" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
@@ -96,7 +139,7 @@ def test_outputs_nbgrader_and_the_instructor_use(demo):
 def test_rerun_grades_only_what_changed_and_force_regrades(demo):
     course, _ = demo
     again = grade_course(course, demo=True, workers=1, seed=11, limits=LIMITS)
-    assert again.graded == [] and len(again.unchanged) == 5 * len(ASSIGNMENTS)
+    assert again.graded == [] and len(again.unchanged) == STUDENTS * len(ASSIGNMENTS)
     nb_path = course / "submitted" / "carol" / "symmetry" / "symmetry.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("# changed"))
@@ -160,13 +203,13 @@ def test_kill_minus_9_then_rerun_loses_and_doubles_nothing(tmp_path):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(list(course.glob("autograded/*/*/.numstab-grade.json")))
-    assert 4 <= done_before < 5 * len(ASSIGNMENTS), "kill -9 should land mid-batch"
+    assert 4 <= done_before < STUDENTS * len(ASSIGNMENTS), "kill -9 should land mid-batch"
     rerun = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
     db_url = db_url_for(course)
     with Gradebook(db_url) as gb:
         subs = [(s.student.id, s.assignment.name) for a in gb.assignments for s in a.submissions]
-    assert len(subs) == len(set(subs)) == 5 * len(ASSIGNMENTS)
+    assert len(subs) == len(set(subs)) == STUDENTS * len(ASSIGNMENTS)
     # and the result is what a clean run gives
     clean = build_demo_class(tmp_path / "clean")
     grade_course(clean, demo=True, workers=2, seed=3, limits=LIMITS)
@@ -208,3 +251,42 @@ def test_bad_notebooks_become_problem_lines_and_grades(demo, tmp_path):
     other = load_notebook(REPO / "exercises" / "symmetry" / "symmetry.ipynb")
     clean = sanitize(sub("other", other), db_url, known)
     assert "another assignment" in " ".join(clean.problems)
+
+
+def test_make_formgrader_serves_the_gradebook_with_the_written_answers_to_grade(demo):
+    """`make formgrader` on the graded demo class: nbgrader's formgrader answers on loopback and lists grace's
+    submissions as needing a manual grade.  Started on a free port, stopped at the end (bounded waits)."""
+    import secrets
+    import socket
+    import urllib.request
+
+    course, _ = demo
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    # -o: the venv is what this test runs in; never reinstall it from here
+    cmd = ["make", "-s", "-o", ".venv/.installed", "formgrader", f"COURSE={course}", f"FORMGRADER_PORT={port}",
+           f"FORMGRADER_FLAGS=--IdentityProvider.token={token}"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/formgrader/api/submissions/divergence",
+                                         headers={"Authorization": f"token {token}"})
+        deadline, answer = time.time() + 120, None
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert answer is not None, f"formgrader did not answer (exit {proc.poll()})"
+        manual = {s["student"]: s["needs_manual_grade"] for s in answer}
+        assert manual["grace"] is True and manual["alice"] is False, manual
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -10,12 +10,20 @@ import importlib
 import inspect
 import os
 import random
+import re
 import sys
 import traceback
+import urllib.parse
 
 import torch
 
 PUBLIC_MODULE = "public_checks"
+SECTIONS_MODULE = "book_sections"  # where the book teaches each part, and the public checks' hints (ships too)
+BOOK_PAGE = "numerical-stability.html"
+# The release's own book, seen from an exercise folder unpacked where its archive lies
+# (dist/student/exercises/<a>/ -> dist/student/book/).  GRADER_BOOK_URL points elsewhere, e.g. at the
+# published book; `python -m grader grade --book-url` sets it for the feedback.
+DEFAULT_BOOK_URL = "../../book/"
 
 
 class StudentError(Exception):
@@ -137,11 +145,54 @@ def runnable_source(source) -> str:
     return "\n".join("# " + l if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
 
 
+def lookup(table: dict, part: str, function: str):
+    """The entry of ``table`` for check ``function`` of ``part``: the longest key naming it (``part::`` plus a
+    prefix of the function's name, or a prefix of a ``check_``/``test_`` name), else the part's own entry."""
+    qualified = f"{part}::{function}"
+    keys = [k for k in table if ("::" in k and qualified.startswith(k))
+            or (k.startswith(("check_", "test_")) and function.startswith(k))]
+    return table[max(keys, key=len)] if keys else table.get(part)
+
+
+def anchor(heading: str) -> str:
+    """The id myst gives a heading (``myst_heading_anchors``: GitHub's slug, which keeps Chinese characters)."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def book_url(section: str, readable: bool = False, base: str | None = None) -> str:
+    """Link to a section of the chapter under ``base``, GRADER_BOOK_URL or the release's own book;
+    ``readable`` leaves the Chinese anchor unescaped (for text, where a reader sees it)."""
+    base = base or os.environ.get("GRADER_BOOK_URL") or DEFAULT_BOOK_URL
+    fragment = anchor(section) if readable else urllib.parse.quote(anchor(section))
+    return f"{base.rstrip('/')}/{BOOK_PAGE}#{fragment}"
+
+
+def advice(tables, part: str, function: str) -> tuple[str | None, str | None]:
+    """(section, hint) for a check, from the first of ``tables`` (modules with SECTIONS and HINTS) that has one."""
+    section = next((s for t in tables if (s := lookup(getattr(t, "SECTIONS", {}), part, function))), None)
+    hint = next((h for t in tables if (h := lookup(getattr(t, "HINTS", {}), part, function))), None)
+    return section, hint
+
+
+def advice_lines(section: str | None, hint: str | None, indent: str = "    ") -> list[str]:
+    """What a failed check adds to a report: the hint, then where the book teaches it."""
+    lines = [f"{indent}提示: {hint}"] if hint else []
+    return lines + ([f"{indent}参见: 《{section}》 {book_url(section, readable=True)}"] if section else [])
+
+
+def _sections_module():
+    try:
+        return importlib.import_module(SECTIONS_MODULE)
+    except ImportError:  # an older download without the file: the checks still run, without hints
+        return None
+
+
 def check(part: str, namespace: dict | None = None) -> float:
     """Run the public checks of ``part`` on this notebook; print a report; return the share passed."""
     if namespace is None:
         namespace = vars(sys.modules["__main__"])
     module = importlib.import_module(PUBLIC_MODULE)
+    sections = [m for m in [_sections_module()] if m is not None]
     checks = public_checks_for(module, part)
     if not checks:
         print(f"[{part}] 没有找到这一部分的公开检查 (no public checks for part '{part}')")
@@ -149,6 +200,7 @@ def check(part: str, namespace: dict | None = None) -> float:
     student = LocalStudent(namespace)
     seed = random.SystemRandom().randrange(2**31)
     passed = total = 0
+    links: dict[str, str] = {}
     print(f"== 自检 [{part}] ==")
     for fn in checks:
         for device in grading_devices() if "device" in inspect.signature(fn).parameters else ["cpu"]:
@@ -166,8 +218,28 @@ def check(part: str, namespace: dict | None = None) -> float:
             else:
                 passed += 1
                 print(f"  ✓ {label}")
+                continue
+            section, hint = advice(sections, part, fn.__name__)
+            for line in advice_lines(section, hint):
+                print(line)
+            if section:
+                links[section] = book_url(section)
     print(f"公开检查通过 {passed}/{total}。评分时还会运行更多隐藏检查 (随机输入), 通过公开检查不代表满分。")
+    _show_links(links)
     return passed / total
+
+
+def _show_links(links: dict[str, str]) -> None:
+    """In Jupyter, the sections to reread as clickable links (a shell shows the URLs printed above)."""
+    ipython = sys.modules.get("IPython")
+    if not links or ipython is None or getattr(ipython, "get_ipython", lambda: None)() is None:
+        return
+    from html import escape
+    from IPython.display import HTML, display
+
+    items = "".join(f'<li><a href="{escape(url)}" target="_blank">{escape(section)}</a></li>'
+                    for section, url in links.items())
+    display(HTML(f"<p>复习书中的这些小节:</p><ul>{items}</ul>"))
 
 
 def check_notebook(path: str) -> float:

@@ -1,16 +1,24 @@
 """The bundled demo class: a few students per assignment, built from the assignments themselves.
 
-alice is correct, bob partly wrong (first answer left blank), carol hands in the untouched release,
-mallory is correct but hostile (patches torch, reads the gradebook, exits the process, floods output),
-eve's notebook for one assignment is not valid JSON.  Built fresh so it never drifts from solutions/.
+alice is correct (the reference solution), bob partly wrong (first answer left blank), carol hands in
+the untouched release, dave copies alice (variables renamed, comments rewritten), grace writes a
+different correct answer of her own and the written answers (which then need a manual grade), mallory
+is correct but hostile (patches torch, reads the gradebook, exits the process, floods output), eve's
+notebook for one assignment is not valid JSON.  bob, mallory and eve hand in the reference code too, so
+the similarity report flags them with alice and dave, never grace.  Built fresh so it never drifts from
+solutions/.
 """
 from __future__ import annotations
 
+import ast
+import io
 import shutil
+import tokenize
 from pathlib import Path
 
 import nbformat
 
+from grader.course.demo_answers import CODE as GRACE_CODE, WRITTEN as GRACE_WRITTEN
 from grader.layout import ASSIGNMENTS, EXERCISES, source_notebook
 from grader.engine.notebook import load_notebook, nbgrader_meta
 
@@ -39,6 +47,41 @@ def _answers(source_nb) -> dict[str, str]:
             out[meta["grade_id"]] = "\n".join(l for l in cell.source.splitlines()
                                               if "### BEGIN SOLUTION" not in l and "### END SOLUTION" not in l)
     return out
+
+
+def _locals(tree) -> set[str]:
+    """Names bound inside function bodies, less every parameter (callers may pass those by keyword)."""
+    params, bound = set(), set()
+    for fn in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
+        params |= {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+        params |= {a.arg for a in (fn.args.vararg, fn.args.kwarg) if a}
+        for stmt in fn.body:
+            bound |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return bound - params - {"_"}
+
+
+def disguised(source: str) -> str:
+    """What a student who copies does to hide it: local variables renamed, comments rewritten."""
+    try:
+        rename = _locals(ast.parse(source))
+    except SyntaxError:
+        return source
+    out, depth, tokens = [], 0, list(tokenize.generate_tokens(io.StringIO(source).readline))
+    for i, tok in enumerate(tokens):
+        text = tok.string
+        if tok.type == tokenize.OP and text in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and text in ")]}":
+            depth -= 1
+        elif tok.type == tokenize.NAME and text in rename:
+            attribute = i > 0 and tokens[i - 1].string == "."
+            keyword = depth > 0 and i + 1 < len(tokens) and tokens[i + 1].string == "="
+            if not (attribute or keyword):
+                text = f"my_{text}"
+        elif tok.type == tokenize.COMMENT:
+            text = "# 这里照书上的公式算"
+        out.append(tok._replace(string=text))
+    return tokenize.untokenize(out)
 
 
 def solved(release_nb, answers: dict[str, str], leave_blank: int = 0):
@@ -72,7 +115,9 @@ def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
         hostile = solved(release_nb, answers)
         hostile.cells += [nbformat.v4.new_code_cell(src) for src in HOSTILE_CELLS]
         students = {"alice": solved(release_nb, answers), "bob": solved(release_nb, answers, leave_blank=1),
-                    "carol": release_nb, "mallory": hostile}
+                    "carol": release_nb, "mallory": hostile,
+                    "dave": solved(release_nb, {gid: disguised(src) for gid, src in answers.items()}),
+                    "grace": solved(release_nb, {**GRACE_CODE[a], **GRACE_WRITTEN[a]})}
         for student, nb in students.items():
             folder = submitted / student / a
             folder.mkdir(parents=True)

@@ -56,12 +56,16 @@ def solution_lines(assignment: str) -> set[str]:
     return {l for l in _split_source(assignment)[0] if len(l) >= 25} - public_lines(assignment)
 
 
+def instructor_files(assignment: str) -> list[Path]:
+    """The hidden checks, references and hints of an assignment: every file of its checks that does not ship."""
+    shipped = set(shipped_files(assignment)) | {"__init__.py"}
+    return sorted(p for p in checks_of(assignment).glob("*.py") if p.name not in shipped)
+
+
 def hidden_lines(assignment: str) -> set[str]:
-    """Distinctive lines of the hidden checks and references that nothing public also contains."""
+    """Distinctive lines of the hidden checks, references and hints that nothing public also contains."""
     out = set()
-    for path in checks_of(assignment).glob("*.py"):
-        if path.name in ("public_checks.py", "__init__.py"):
-            continue
+    for path in instructor_files(assignment):
         out |= {l.strip() for l in path.read_text(encoding="utf-8").splitlines()
                 if len(l.strip()) >= 30 and not l.strip().startswith(("import ", "from ", "#", '"""', "def test_"))}
     return out - public_lines(assignment)
@@ -110,8 +114,7 @@ def _lines(name: str, text: str) -> set[str]:
 def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
     """Every leak under ``root`` (folders, files, zip members); empty when the artefact is clean."""
     needles = secrets(assignments)
-    hidden_files = {p.name for a in assignments for p in checks_of(a).glob("*.py")
-                    if p.name not in ("public_checks.py", "__init__.py")}
+    hidden_files = {p.name for a in assignments for p in instructor_files(a)}
     leaks = []
     for path in [Path(root), *Path(root).rglob("*")]:
         if path.name in hidden_files or (path.suffix == ".ipynb" and "solutions" in path.parts):
@@ -122,4 +125,33 @@ def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
                 leaks.append(Leak(name, f"marker {marker!r}"))
         for line in sorted(needles & _lines(name, text)):
             leaks.append(Leak(name, f"hidden line {line[:60]!r}"))
+    return leaks
+
+
+def _hint_tables(assignment: str) -> dict[str, dict[str, str]]:
+    """file name -> the HINTS table it defines (shipped book_sections.py, hidden hints.py)."""
+    from grader.engine.sections import tables
+
+    return {f"grader/checks/{assignment}/{m.__name__.rsplit('.', 1)[1]}.py": getattr(m, "HINTS", {})
+            for m in tables(assignment)}
+
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+def hint_leaks(assignments=ASSIGNMENTS) -> list[Leak]:
+    """Hints that give something away: a number that nothing public states (a hidden input or an expected
+    value), or a line of a solution, hidden check or reference.  Hints reach students (the public ones in
+    every release, the hidden ones in feedback), so every one of them is scanned."""
+    leaks = []
+    for a in assignments:
+        published = " ".join(public_lines(a))
+        public_numbers = set(NUMBER.findall(published))
+        hidden = {l for l in solution_lines(a) | hidden_lines(a) if len(l) >= 25}
+        for where, table in _hint_tables(a).items():
+            for key, hint in table.items():
+                for number in sorted(set(NUMBER.findall(hint)) - public_numbers):
+                    leaks.append(Leak(f"{where} [{key}]", f"number {number} is not stated anywhere public"))
+                for line in sorted(l for l in hidden if l in hint and l not in published):
+                    leaks.append(Leak(f"{where} [{key}]", f"hidden line {line[:60]!r}"))
     return leaks

@@ -1,7 +1,7 @@
 """What students and instructors get.
 
 ``build_exercises`` (`make exercises`): nbgrader's generate_assignment from `solutions/` into
-`exercises/`, after copying the two files the public checks need into each source folder.  ``build_release`` (`make release`): the
+`exercises/`, after copying the files the public checks need into each source folder.  ``build_release`` (`make release`): the
 archives and the book of one edition into `dist/`, refused when the leak scan finds anything hidden
 in a student artefact.
 """
@@ -22,7 +22,7 @@ _EPOCH = (2020, 1, 1, 0, 0, 0)
 
 
 def sync_source_files(assignments=ASSIGNMENTS) -> list[Path]:
-    """Copy the shipped files (``selfcheck.py``, ``public_checks.py``) into nbgrader's source folders.
+    """Copy the shipped files (``selfcheck.py``, ``public_checks.py``, ``book_sections.py``) into nbgrader's source folders.
 
     nbgrader's ``generate_assignment`` releases every file of ``solutions/<a>/``, so with these copies in
     place the plain nbgrader command gives a release whose first cell runs.  Their one source is
@@ -97,7 +97,7 @@ def build_pdf(edition: str, out: Path) -> Path:
 
 def build_release(edition: str, dist: Path = DIST) -> list[str]:
     """Build ``dist/<edition>/``; returns the leak scan's findings (empty when the release is clean)."""
-    from grader.course.leaks import scan
+    from grader.course.leaks import hint_leaks, scan
 
     if edition not in EDITIONS:
         raise ValueError(f"EDITION must be one of {', '.join(EDITIONS)}, not {edition!r}")
@@ -116,7 +116,7 @@ def build_release(edition: str, dist: Path = DIST) -> list[str]:
             target = out / "solutions" / a
             target.mkdir(parents=True)
             shutil.copyfile(source_notebook(a), target / f"{a}.ipynb")
-    return [str(leak) for artefact in student_artefacts for leak in scan(artefact)]
+    return [str(leak) for artefact in student_artefacts for leak in scan(artefact)] + [str(l) for l in hint_leaks()]
 
 
 def main(argv=None) -> int:

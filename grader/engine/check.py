@@ -48,10 +48,20 @@ class PartResult:
         return self.passed / self.total if self.total else 0.0
 
     def report(self) -> str:
-        """What the test cell shows: the count, then one line per failed check."""
+        """What the test cell shows: the count, then one line per failed check, each check's hint and
+        section of the book once (grader/engine/sections.py)."""
+        from grader.engine.sections import Check, report_lines
+
         lines = [f"[{self.assignment}/{self.part}] {self.passed}/{self.total} checks passed (seed {self.seed})"]
-        lines += [f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400]
-                  for o in self.outcomes if not o.passed]
+        advised = set()
+        for o in self.outcomes:
+            if o.passed:
+                continue
+            lines.append(f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400])
+            advice = report_lines(Check.from_nodeid(self.part, o.nodeid))
+            if tuple(advice) not in advised:  # checks failing on cpu and cuda, or sharing a hint: said once
+                advised.add(tuple(advice))
+                lines += advice
         return "\n".join(lines) + "\n"
 
 

@@ -90,6 +90,15 @@ def _stream(text: str) -> list:
     return [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
 
 
+def _advice(part_name: str, part: dict) -> list:
+    """Clickable hints and links for the failed checks (feedback HTML renders it; SaveAutoGrades reads
+    only the execute_result after it)."""
+    from grader.engine.sections import Check, advice_html
+
+    page = advice_html([Check.from_nodeid(part_name, o["nodeid"]) for o in part.get("outcomes", []) if not o["passed"]])
+    return [nbformat.v4.new_output("display_data", data={"text/html": page})] if page else []
+
+
 def fill_outputs(nb, runs: dict, parts: dict) -> None:
     """Put what the sandbox printed on student cells, and each part's report and points on its test cell."""
     for index, cell in enumerate(nb.cells):
@@ -102,7 +111,7 @@ def fill_outputs(nb, runs: dict, parts: dict) -> None:
                                                        traceback=["part was not checked"])]
                 continue
             points = float(nbgrader_meta(cell).get("points", 0))
-            cell.outputs = _stream(part["report"]) + [nbformat.v4.new_output(
+            cell.outputs = _stream(part["report"]) + _advice(nbgrader_meta(cell)["grade_id"], part) + [nbformat.v4.new_output(
                 "execute_result", data={"text/plain": repr(round(part["score"] * points, 4))}, execution_count=None)]
         elif index in runs:
             run = runs[index]

@@ -1,13 +1,16 @@
 """Stage `report`: grades.csv (nbgrader's export), per-student feedback (nbgrader's), and the instructor report.
 
-The instructor report shows, per assignment, a histogram of scores and the failure rate of every
-check across the class, so the instructor sees where students struggle; then every problem line.
+The instructor report shows the failure rate per section of the chapter (which parts the class did not
+get), then per assignment a histogram of scores and the failure rate of every check with its section,
+so the instructor sees where students struggle, and the pairs of submissions whose solution code is
+suspiciously similar (grader/engine/similarity.py); then every problem line.
 """
 from __future__ import annotations
 
 import html
 import json
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.engine.gradebook import Gradebook
@@ -16,6 +19,8 @@ from nbgrader.plugins.export import CsvExportPlugin
 from grader.layout import ASSIGNMENTS
 from grader.engine.record import MARKER
 from grader.engine.gradebook import nbgrader_api
+from grader.engine.sections import Check, instructor_book_url
+from grader.engine.similarity import THRESHOLD, Pair, all_similar_pairs
 
 
 def export_csv(course: Path, db_url: str) -> Path:
@@ -60,19 +65,56 @@ def scores(db_url: str) -> dict[str, dict[str, tuple[float, float]]]:
     return out
 
 
-def failure_rates(markers: dict[str, dict]) -> dict[str, list[tuple[str, int, int]]]:
-    """assignment -> [(check, failed, ran)], worst first."""
+def _outcomes(markers: dict[str, dict]):
+    """(student, assignment, Check, check label, passed) for every check run recorded in the markers."""
+    for key, marker in markers.items():
+        student, assignment = key.split("/")
+        for part_name, part in marker.get("parts", {}).items():
+            for o in part.get("outcomes", []):
+                yield (student, assignment, Check.from_nodeid(part_name, o["nodeid"]),
+                       f"{part_name}/{o['nodeid'].split('::', 1)[-1]}", o["passed"])
+
+
+def failure_rates(markers: dict[str, dict]) -> dict[str, list[tuple[str, int, int, str | None]]]:
+    """assignment -> [(part/check, failed, ran, section of the book)], worst first."""
     ran: dict = defaultdict(Counter)
     failed: dict = defaultdict(Counter)
-    for key, marker in markers.items():
-        assignment = key.split("/")[1]
-        for part in marker.get("parts", {}).values():
-            for o in part.get("outcomes", []):
-                name = o["nodeid"].split("::", 1)[-1]
-                ran[assignment][name] += 1
-                failed[assignment][name] += not o["passed"]
-    return {a: sorted(((n, failed[a][n], ran[a][n]) for n in ran[a]), key=lambda t: (-t[1] / t[2], t[0]))
-            for a in ran}
+    sections: dict = {}
+    for _, assignment, check, label, passed in _outcomes(markers):
+        ran[assignment][label] += 1
+        failed[assignment][label] += not passed
+        sections[assignment, label] = check.advice[0]
+    return {a: sorted(((n, failed[a][n], ran[a][n], sections[a, n]) for n in ran[a]),
+                      key=lambda t: (-t[1] / t[2], t[0])) for a in ran}
+
+
+@dataclass
+class SectionSummary:
+    section: str
+    parts: set = field(default_factory=set)      # assignment/part graded against this section
+    failed: int = 0
+    ran: int = 0
+    students: set = field(default_factory=set)   # who graded against it
+    struggling: set = field(default_factory=set)  # who failed at least one of its checks
+
+    @property
+    def rate(self) -> float:
+        return self.failed / self.ran if self.ran else 0.0
+
+
+def section_summary(markers: dict[str, dict]) -> list[SectionSummary]:
+    """Per section of the chapter: how many of its checks failed across the class, worst first."""
+    out: dict[str, SectionSummary] = {}
+    for student, assignment, check, _, passed in _outcomes(markers):
+        section = check.advice[0] or "(no section)"
+        row = out.setdefault(section, SectionSummary(section))
+        row.parts.add(f"{assignment}/{check.part}")
+        row.ran += 1
+        row.failed += not passed
+        row.students.add(student)
+        if not passed:
+            row.struggling.add(student)
+    return sorted(out.values(), key=lambda r: (-r.rate, r.section))
 
 
 def problem_lines(markers: dict[str, dict], keys=None) -> list[str]:
@@ -101,6 +143,46 @@ def _histogram_svg(values: list[float], bins: int = 10) -> str:
     return f'<svg width="380" height="130" role="img" aria-label="score histogram">{bars}{ticks}</svg>'
 
 
+def _section_link(section: str | None) -> str:
+    if not section:
+        return ""
+    return f'<a href="{html.escape(instructor_book_url(section))}">{html.escape(section)}</a>'
+
+
+def _sections_html(rows: list[SectionSummary]) -> str:
+    """Which parts of the chapter the class did not get: failed checks per section, worst first."""
+    e = html.escape
+    body = "".join(
+        f"<tr><td>{_section_link(r.section)}</td><td>{r.failed}/{r.ran}</td><td>{100 * r.rate:.0f}%</td>"
+        f"<td>{len(r.struggling)}/{len(r.students)}</td><td>{e(', '.join(sorted(r.parts)))}</td></tr>" for r in rows)
+    return ("<h2>By section of the chapter</h2><table><tr><th>section</th><th>checks failed</th><th>rate</th>"
+            "<th>students with a failure</th><th>graded in</th></tr>" + body + "</table>")
+
+
+def _groups(pairs: list[Pair]) -> list[list[str]]:
+    """Students linked by flagged pairs (connected components), so a ring of copies reads as one line."""
+    group: dict[str, set] = {}
+    for pair in pairs:
+        merged = group.get(pair.first, {pair.first}) | group.get(pair.second, {pair.second})
+        for student in merged:
+            group[student] = merged
+    return sorted({tuple(sorted(g)) for g in group.values()})
+
+
+def _similarity_html(course: Path, pairs: list[Pair]) -> str:
+    e = html.escape
+    head = (f"<h3>Similar solution code</h3><p>copydetect (winnowing) on the solution cells, the release's starter "
+            f"code excluded; flagged when at least {100 * THRESHOLD:.0f}% of one side is found in the other.</p>")
+    if not pairs:
+        return head + "<p>No pair flagged.</p>"
+    rows = "".join(
+        f"<tr><td>{e(p.first)}</td><td>{e(p.second)}</td><td>{100 * p.share_first:.0f}% / {100 * p.share_second:.0f}%</td>"
+        f'<td><a href="{e(p.page.relative_to(course).as_posix())}">side by side</a></td></tr>' for p in pairs)
+    groups = "; ".join(", ".join(g) for g in _groups(pairs))
+    return (head + f"<p>Groups: {e(groups)}</p><table><tr><th>student</th><th>student</th>"
+            "<th>shared (each side)</th><th></th></tr>" + rows + "</table>")
+
+
 def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     markers = load_markers(course)
     table = scores(db_url)
@@ -111,15 +193,18 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
              f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>",
              "<h2>Isolation in force</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe())
              + "</ul>"]
+    parts.append(_sections_html(section_summary(markers)))
+    pairs = all_similar_pairs(course)
     for a in ASSIGNMENTS:
         rows = table.get(a, {})
         fractions = [s / m for s, m in rows.values() if m]
         parts.append(f"<h2>{e(a)}</h2><p>{len(rows)} submissions; mean "
                      f"{(100 * sum(fractions) / len(fractions)) if fractions else 0:.0f}%</p>")
         parts.append(_histogram_svg(fractions))
-        parts.append("<table><tr><th>check</th><th>failed</th><th>rate</th></tr>" + "".join(
-            f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td></tr>"
-            for n, f, r in rates.get(a, [])) + "</table>")
+        parts.append("<table><tr><th>check</th><th>failed</th><th>rate</th><th>section of the book</th></tr>" + "".join(
+            f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td><td>{_section_link(s)}</td></tr>"
+            for n, f, r, s in rates.get(a, [])) + "</table>")
+        parts.append(_similarity_html(Path(course), pairs.get(a, [])))
     lines = list(summary.skipped) + list(summary.engine_failures) + problem_lines(markers)
     parts.append("<h2>Problems</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
     out = Path(course) / "report.html"

@@ -1,0 +1,78 @@
+"""Where the book teaches each check, and the hint a failed check shows (feedback and instructor report).
+
+Per assignment, ``grader/checks/<a>/book_sections.py`` (ships to students) gives each part's section
+of the chapter and the public checks' hints; ``grader/checks/<a>/hints.py`` (never ships) the hidden
+checks' hints.  Keys are parts or ``part::``-prefixed check names, resolved by ``selfcheck.lookup`` so
+the students' self-check and the grader read the tables the same way.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import importlib
+import os
+from dataclasses import dataclass
+
+from grader.layout import BUILD
+from grader.student.selfcheck import advice, advice_lines, book_url
+
+SHIPPED, HIDDEN = "book_sections", "hints"
+
+
+@functools.cache
+def tables(assignment: str) -> tuple:
+    """The assignment's hint tables, shipped first (a public check's hint is the one students see)."""
+    found = []
+    for name in (SHIPPED, HIDDEN):
+        try:
+            found.append(importlib.import_module(f"grader.checks.{assignment}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"grader.checks.{assignment}.{name}":
+                raise
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check as the reports name it: ``function`` without its pytest parameters."""
+    assignment: str
+    part: str
+    function: str
+
+    @classmethod
+    def from_nodeid(cls, part: str, nodeid: str) -> "Check":
+        path, _, name = nodeid.partition("::")
+        return cls(path.split("/", 1)[0], part, name.split("[", 1)[0])
+
+    @property
+    def advice(self) -> tuple[str | None, str | None]:
+        """(section, hint)."""
+        return advice(tables(self.assignment), self.part, self.function)
+
+
+def report_lines(check: Check) -> list[str]:
+    return advice_lines(*check.advice)
+
+
+def advice_html(checks: list[Check]) -> str:
+    """The hints and links of failed checks as HTML (nbgrader's feedback shows it under the test cell); checks
+    that share a hint are listed together."""
+    grouped: dict[tuple, list[str]] = {}
+    for check in checks:
+        if any(check.advice):
+            names = grouped.setdefault(check.advice, [])
+            if check.function not in names:
+                names.append(check.function)
+    items = []
+    for (section, hint), names in grouped.items():
+        link = (f' — 参见 <a href="{html.escape(book_url(section))}" target="_blank">《{html.escape(section)}》</a>'
+                if section else "")
+        checks_html = ", ".join(f"<code>{html.escape(n)}</code>" for n in names)
+        items.append(f"<li>{checks_html}: {html.escape(hint or '')}{link}</li>")
+    return f'<div class="grader-advice"><p>没通过的检查, 提示和书中对应的小节:</p><ul>{"".join(items)}</ul></div>' if items else ""
+
+
+def instructor_book_url(section: str) -> str:
+    """A section's link in the instructor's report: GRADER_BOOK_URL, else the book `make book` built here
+    (the students' default, relative to their exercise folder, means nothing beside the report)."""
+    return book_url(section, base=os.environ.get("GRADER_BOOK_URL") or (BUILD / "html").as_uri())
