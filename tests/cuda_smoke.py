@@ -19,7 +19,7 @@ import torch  # noqa: E402
 from grader.layout import ASSIGNMENTS  # noqa: E402
 from grader.engine import isolation  # noqa: E402
 from grader.engine.check import CheckSession  # noqa: E402
-from grader.engine.execute import Placement, Sandbox, SandboxStudent, warm_zygote, zygote_context, zygote_pid  # noqa: E402
+from grader.engine.execute import Sandbox, SandboxStudent, warm_zygote, zygote_context, zygote_pid  # noqa: E402
 from grader.student.selfcheck import is_autograded_test, runnable_source  # noqa: E402
 
 # assignment -> (exact snippet, CPU-only replacement, part that must lose its cuda checks)
@@ -62,11 +62,12 @@ def main():
     print(f"zygote and checks session ready in {time.perf_counter() - started:.1f} s")
     work = Path("/tmp/numstab-cuda")
     work.mkdir(exist_ok=True)
-    level = os.environ.get("LEVEL") or isolation.level()
-    place = Placement(slot=0, level=level, hide=[str(REPO)], keep=[sys.prefix, sys.base_prefix],
-                      workdir=str(work))
+    layers = isolation.detect()
+    uid = isolation.claim_uid()[0] if layers.root and layers.namespaces else None
+    place = isolation.Policy(layers=layers, uid=uid, hide=[str(REPO)], keep=[sys.prefix, sys.base_prefix],
+                             workdir=str(work), cuda=True)
     ok = True
-    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, isolation {level}")
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, isolation {layers.summary()}")
     for a in ASSIGNMENTS:
         runs, results, secs = grade(ctx, place, checks, a)
         bad_cells = {i: r.error[:120] for i, r in runs.items() if r.status != "ok"}

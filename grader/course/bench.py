@@ -43,6 +43,43 @@ def code_scores(course: Path) -> dict:
         return {(s.student.id, a.name): round(s.code_score, 3) for a in gb.assignments for s in a.submissions}
 
 
+def sandbox_cost(samples: int = 15) -> tuple[float, float, str]:
+    """Median seconds from fork to a child ready for its cells: bare (no layer) and fully isolated.
+
+    Both kinds are forked from the same warm zygote in the same run and interleaved, so the difference
+    is what the layers cost per child: namespaces, mounts, Landlock, seccomp, the keeper's extra fork.
+    """
+    import dataclasses
+    import sys
+
+    from grader.engine import isolation
+    from grader.engine.execute import Sandbox, warm_zygote, zygote_context
+    from grader.layout import REPO
+
+    layers = isolation.detect()
+    bare = dataclasses.replace(layers, namespaces=False, landlock_abi=0, seccomp=False)
+    work = tempfile.mkdtemp(prefix="numstab-bench-sandbox-")
+    os.chmod(work, 0o777)
+    uid, lock = isolation.claim_uid() if layers.root and layers.namespaces else (None, None)
+    policies = {name: isolation.Policy(layers=lay, uid=uid if lay.namespaces else None, hide=[str(REPO)],
+                                       keep=[sys.prefix, sys.base_prefix], workdir=work)
+                for name, lay in (("bare", bare), ("isolated", layers))}
+    ctx = zygote_context()
+    warm_zygote(ctx).join()
+    times: dict[str, list[float]] = {"bare": [], "isolated": []}
+    for _ in range(samples):
+        for name, policy in policies.items():
+            started = time.perf_counter()
+            box = Sandbox(ctx, [(0, "pass")], policy)
+            box.start()
+            times[name].append(time.perf_counter() - started)
+            box.close()
+    if lock is not None:
+        os.close(lock)
+    shutil.rmtree(work, ignore_errors=True)
+    return statistics.median(times["bare"]), statistics.median(times["isolated"]), layers.summary()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.course.bench")
     parser.add_argument("--students", type=int, default=10)
@@ -89,6 +126,9 @@ def main(argv=None) -> int:
     print(f"peak memory per worker: checker {max(t.worker_peak_rss for t in timings) / 2**20:.0f} MiB, "
           f"sandbox child {max(t.child_peak_rss for t in timings) / 2**20:.0f} MiB")
     print(f"scores equal to nbgrader's on {agree}/{len(ours_scores)} notebooks")
+    bare, isolated, layers = sandbox_cost()
+    print(f"sandbox set-up per child (fork to ready, median of 15): {1000 * bare:.1f} ms without any layer, "
+          f"{1000 * isolated:.1f} ms with {layers}: +{1000 * (isolated - bare):.1f} ms")
     shutil.rmtree(root, ignore_errors=True)
     return 0
 
