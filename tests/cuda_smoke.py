@@ -6,7 +6,6 @@ and cuda through the wire in one long pytest session, and a CPU-only mutant must
 on any surprise.  Not collected by pytest: CI has no GPU.
 """
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -64,7 +63,7 @@ def main():
     work.mkdir(exist_ok=True)
     layers = isolation.detect()
     uid = isolation.claim_uid()[0] if layers.root and layers.namespaces else None
-    place = isolation.Policy(layers=layers, uid=uid, hide=[str(REPO)], keep=[sys.prefix, sys.base_prefix],
+    place = isolation.Policy(layers=layers, uid=uid, hide=[str(REPO)], keep=isolation.interpreter_paths(),
                              workdir=str(work), cuda=True)
     ok = True
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, isolation {layers.summary()}")

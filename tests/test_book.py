@@ -12,7 +12,6 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
 
 import subprocess
 

@@ -1,6 +1,5 @@
 """Grading runs on one host never touch each other; two runs on one course never interleave."""
 import fcntl
-import os
 import shutil
 import subprocess
 import sys

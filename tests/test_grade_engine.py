@@ -6,7 +6,6 @@ course directory with the real pipeline: sandboxed children, a warm zygote, nbgr
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from grader.engine.notebook import load_notebook
 from grader.course.demo import build_demo_class, solved, _answers
 from grader.layout import REPO
 from grader.engine.pipeline import grade_course
-from grader.engine.report import export_csv, generate_feedback, scores, write_instructor_report
+from grader.engine.report import export_csv, generate_feedback, write_instructor_report
 from grader.engine.similarity import all_similar_pairs
 from grader.engine.gradebook import Gradebook, db_url_for
 

@@ -8,7 +8,6 @@ import dataclasses
 import errno
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -52,7 +51,7 @@ def place(tmp_path, sandbox_uid):
     work.mkdir()
     work.chmod(0o777)
     return isolation.Policy(layers=LAYERS, uid=sandbox_uid, hide=[str(REPO), str(tmp_path / "course"), os.path.expanduser("~")],
-                            keep=[sys.prefix, sys.base_prefix], workdir=str(work),
+                            keep=isolation.interpreter_paths(), workdir=str(work),
                             limits=isolation.Limits(cell_seconds=3, submission_seconds=40, memory_bytes=4 * 2**30,
                                                     tmp_bytes=8 * 2**20, file_bytes=4 * 2**20))
 

@@ -50,7 +50,6 @@ def sandbox_cost(samples: int = 15) -> tuple[float, float, str]:
     is what the layers cost per child: namespaces, mounts, Landlock, seccomp, the keeper's extra fork.
     """
     import dataclasses
-    import sys
 
     from grader.engine import isolation
     from grader.engine.execute import Sandbox, warm_zygote, zygote_context
@@ -62,7 +61,7 @@ def sandbox_cost(samples: int = 15) -> tuple[float, float, str]:
     os.chmod(work, 0o777)
     uid, lock = isolation.claim_uid() if layers.root and layers.namespaces else (None, None)
     policies = {name: isolation.Policy(layers=lay, uid=uid if lay.namespaces else None, hide=[str(REPO)],
-                                       keep=[sys.prefix, sys.base_prefix], workdir=work)
+                                       keep=isolation.interpreter_paths(), workdir=work)
                 for name, lay in (("bare", bare), ("isolated", layers))}
     ctx = zygote_context()
     warm_zygote(ctx).join()

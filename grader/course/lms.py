@@ -16,7 +16,6 @@ DEFAULT_REGEXP = r".*_(?P<student_id>[A-Za-z0-9]\w*)_attempt_(?P<timestamp>[0-9\
 
 def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | None = None) -> None:
     from nbgrader.apps import ZipCollectApp
-    from traitlets.config.loader import PyFileConfigLoader
 
     course, archive = Path(course).resolve(), Path(archive).resolve()
     if not archive.is_file():

@@ -158,6 +158,14 @@ class Policy:
     cuda: bool = False
 
 
+def interpreter_paths() -> list[str]:
+    """What the sandboxed interpreter needs to keep reading under a hidden folder (or under /tmp): its
+    prefixes and every site-packages on ``sys.path`` (a venv whose .pth names another venv's, as the
+    README's recipe for ordinary users does)."""
+    sites = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p)]
+    return sorted({sys.prefix, sys.base_prefix, *sites})
+
+
 def _check(ret: int, what: str) -> None:
     if ret != 0:
         err = ctypes.get_errno()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -85,7 +84,7 @@ class Worker:
         os.chmod(self.scratch, 0o711)
         base = isolation.Policy(layers=self.layers, uid=None, cuda=cuda_present(),
                                 hide=[str(REPO), str(self.course), os.path.expanduser("~")],
-                                keep=[sys.prefix, sys.base_prefix], workdir=self.scratch,
+                                keep=isolation.interpreter_paths(), workdir=self.scratch,
                                 limits=isolation.Limits(**(self.limits or {})))
         self.uid_locks = []
         self.policies = []
