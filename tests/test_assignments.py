@@ -169,3 +169,68 @@ def test_public_checks_catch_the_mutant(assignment, mutant: Mutant, monkeypatch)
     ns = namespace_from(cells_of(source_notebook(assignment), replace=mutant.replace))
     for part in sorted(mutant.broken):
         assert _public_share(assignment, part, ns, monkeypatch) < 1.0, part
+
+
+# -- one class of mutants through `make grade` itself --------------------------------------------------------
+E2E_ASSIGNMENT = "equal_weights"
+E2E_MUTANTS = ["linear_updates_w0_in_place", "softmax_by_autograd", "count_l2_distance"]
+
+
+class OneWorker:
+    """`grade_course`'s runner: the real grading ``Worker`` in this process, on sandbox uids of its own (slots
+    40-41), so that other graders sharing the machine (whose pools start at slot 0) never sweep its children."""
+    where = "one in-process worker"
+
+    def __init__(self, course):
+        from grader.engine.worker import Worker
+        self.worker = Worker(40, str(course), {"cell_seconds": 60, "submission_seconds": 300})
+
+    def run(self, jobs):
+        self.worker.start()
+        try:
+            for job in jobs:
+                try:
+                    yield job, self.worker.grade(job)
+                except Exception as exc:
+                    yield job, exc
+        finally:
+            self.worker.close()
+
+
+def test_make_grade_end_to_end_on_a_class_of_mutants(tmp_path):
+    """The whole pipeline (collect, sanitize, sandbox workers, record into nbgrader's gradebook) on a class of
+    students who each hand in the solution with one mutation: each loses points on its part and only there."""
+    import nbformat
+
+    from grader.course.demo import _answers, copy_public_files, solved
+    from grader.engine.gradebook import Gradebook, db_url_for
+    from grader.engine.pipeline import grade_course
+
+    a = E2E_ASSIGNMENT
+    answers = _answers(load_notebook(source_notebook(a)))
+    mutants = {m.name: m for m in TABLES[a].MUTANTS if m.name in E2E_MUTANTS}
+    students = {"solution": answers}
+    for name, m in mutants.items():
+        mutated = dict(answers)
+        for old, new in m.replace.items():
+            hits = [gid for gid, src in mutated.items() if old in src]
+            assert hits, f"{name}: {old!r} is not in any answer cell"
+            mutated.update({gid: mutated[gid].replace(old, new) for gid in hits})
+        students[name.replace("_", "-")] = mutated
+    release_nb = load_notebook(release_notebook(a))
+    for student, ans in students.items():
+        folder = tmp_path / "submitted" / student / a
+        folder.mkdir(parents=True)
+        nbformat.write(solved(release_nb, ans), folder / f"{a}.ipynb")
+        copy_public_files(release_notebook(a).parent, folder)
+    summary = grade_course(tmp_path, seed=SEEDS[0], runner=OneWorker(tmp_path))
+    assert not summary.engine_failures, summary.engine_failures
+    with Gradebook(db_url_for(tmp_path)) as gb:
+        got = {sub.student.id: {g.name: (g.score, g.max_score) for g in sub.notebooks[0].grades if g.cell_type == "code"}
+               for sub in gb.find_assignment(a).submissions}
+    parts = parts_of(a)
+    assert all(got["solution"][p][0] == got["solution"][p][1] for p in parts), got["solution"]
+    for name, m in mutants.items():
+        scores = got[name.replace("_", "-")]
+        assert all(scores[p][0] < scores[p][1] for p in m.broken), (name, scores)
+        assert all(scores[p][0] == scores[p][1] for p in parts if p not in m.broken), (name, scores)
