@@ -67,15 +67,17 @@ class Engine:
                                keep=keep, workdir=str(workdir),
                                limits=isolation.Limits(cell_seconds=60, submission_seconds=600))
 
-    def grade(self, assignment: str, cells: list[tuple[int, str]], seeds=SEEDS, parts=None) -> Graded:
+    def grade(self, assignment: str, cells: list[tuple[int, str]], seeds=SEEDS, parts=None, later_parts=None) -> Graded:
+        """``parts`` (default: all) under the first seed; ``later_parts`` (default: ``parts``) under the others."""
         parts = parts or parts_of(assignment)
         box = Sandbox(self.ctx, cells, self.place)
         scores, failures = {}, {}
         try:
             runs = box.start()
             check_seconds = 0.0
-            for seed in seeds:
-                run = self.checks.run_parts(assignment, parts, SandboxStudent(box), seed)
+            for n, seed in enumerate(seeds):
+                run = self.checks.run_parts(assignment, parts if n == 0 or later_parts is None else later_parts,
+                                            SandboxStudent(box), seed)
                 scores[seed] = {p: r.score for p, r in run.items()}
                 failures[seed] = {p: [f"{o.nodeid.split('::')[-1]}: {o.message[:200]}" for o in r.outcomes
                                       if not o.passed] for p, r in run.items()}
