@@ -2,7 +2,8 @@
 
 It needs only torch and pytest (a GPU image may lack nbgrader): as in a grading worker, each solution
 notebook's cells run in sandboxed children forked from the warm zygote, every part is checked on cpu
-and cuda through the wire in one long pytest session, and a CPU-only mutant must lose its cuda checks.  Prints one line per assignment and exits non-zero
+and cuda through the wire in one long pytest session, a CPU-only mutant must lose its cuda checks, and every
+correct alternative of tests/assignments/ keeps full marks on cuda.  Prints one line per assignment and exits non-zero
 on any surprise.  Not collected by pytest: CI has no GPU.
 """
 import json
@@ -25,6 +26,14 @@ from grader.student.selfcheck import is_autograded_test, runnable_source  # noqa
 CPU_ONLY = {"eigen_bounds": ("torch.ones(n, dtype=mats.dtype, device=mats.device)", "torch.ones(n, dtype=mats.dtype)", "lyapunov")}
 
 
+def alternatives(assignment):
+    """The correct alternatives of the assignment's table (tests/assignments/<a>.py): full marks on cuda too."""
+    import importlib
+
+    sys.path.insert(0, str(REPO / "tests"))
+    return importlib.import_module(f"assignments.{assignment}").ALTERNATIVES
+
+
 def cells_and_parts(assignment, replace=None):
     nb = json.loads((REPO / "solutions" / assignment / f"{assignment}.ipynb").read_text())
     cells, parts = [], []
@@ -39,8 +48,10 @@ def cells_and_parts(assignment, replace=None):
     return cells, parts
 
 
-def grade(ctx, place, checks, assignment, replace=None):
+def grade(ctx, place, checks, assignment, replace=None, append=None):
     cells, parts = cells_and_parts(assignment, replace)
+    if append:
+        cells.append((cells[-1][0] + 1, append))
     box = Sandbox(ctx, cells, place)
     t = time.perf_counter()
     try:
@@ -77,6 +88,14 @@ def main():
         for f in failed:
             print("   FAILED", f)
         ok &= not failed and not bad_cells and cuda > 0
+    for a in ASSIGNMENTS:  # the constant-init trajectories and float32 answers, compared on cuda as well
+        for alt in alternatives(a):
+            _, results, _ = grade(ctx, place, checks, a, append=alt.code)
+            failed = [o.nodeid + " " + o.message[:150] for r in results.values() for o in r.outcomes if not o.passed]
+            print(f"alternative {a}/{alt.name}: {len(failed)} checks failed")
+            for f in failed:
+                print("   FAILED", f)
+            ok &= not failed
     for a, (old, new, part) in CPU_ONLY.items():
         _, results, _ = grade(ctx, place, checks, a, (old, new))
         lost = [o.nodeid for o in results[part].outcomes if not o.passed]

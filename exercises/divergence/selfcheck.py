@@ -101,10 +101,12 @@ class LocalStudent:
             raise StudentError(f"`{name}` 抛出异常: {type(exc).__name__}: {exc}") from None
         return plain(result)
 
-    def optimizer_steps(self, cls_name: str, params: list, grads: list[list], **hyper):
+    def optimizer_steps(self, cls_name: str, params: list, grads: list[list], return_state: bool = False, **hyper):
         """Build the notebook's optimizer class on copies of ``params`` and apply ``grads`` step by step.
 
-        Returns the parameters after every step (a list of lists of tensors).
+        Returns the parameters after every step (a list of lists of tensors); with ``return_state=True``
+        the pair ``(history, state)``, where ``state[i]`` is the optimizer's ``state`` of parameter ``i``
+        after the last step, as a dict of plain values (tensors keep their dtype, shape and device).
         """
         cls = self._lookup(cls_name)
         leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
@@ -116,9 +118,56 @@ class LocalStudent:
                     p.grad = g.detach().clone()
                 opt.step()
                 history.append([p.detach().clone() for p in leaves])
+            state = [dict(opt.state[p]) if p in getattr(opt, "state", {}) else {} for p in leaves]
         except Exception as exc:
             raise StudentError(f"`{cls_name}` 抛出异常: {type(exc).__name__}: {exc}") from None
-        return plain(history)
+        if not return_state:
+            return plain(history)
+        return plain(history), [{str(k): _plain_or_type(v) for k, v in s.items()} for s in state]
+
+    # -- side effects and contexts: what a check may ask beyond a plain call -------------------------------
+    def call_returning_inputs(self, name: str, *args, **kwargs):
+        """Call ``name`` on private copies of the inputs; return ``(result, args_after)``.
+
+        ``args_after`` are those copies as the call left them, so a check compares them with the
+        inputs it sent: "inputs are not modified" is tested on the checker's side, in-kernel and in
+        the sandbox alike (the sandbox child always works on copies, so an in-place edit is visible
+        only this way).
+        """
+        copies = _copied(list(args))
+        result = self.call(name, *copies, **kwargs)
+        return result, plain(copies)
+
+    def call_under(self, context: str, name: str, *args, **kwargs):
+        """``call`` inside one of the grad-mode contexts of ``CONTEXTS`` ("no_grad", "enable_grad",
+        "inference_mode"), entered on the student's side: where the function actually runs."""
+        if context not in CONTEXTS:
+            raise ValueError(f"unknown context {context!r}; one of {sorted(CONTEXTS)}")
+        with CONTEXTS[context]():
+            return self.call(name, *args, **kwargs)
+
+
+# The contexts a check may run a student's call under (a fixed list: nothing else crosses the wire).
+CONTEXTS = {"no_grad": torch.no_grad, "enable_grad": torch.enable_grad, "inference_mode": torch.inference_mode}
+
+
+def _copied(value):
+    """Fresh copies of the tensors in a (nested) list/tuple/dict, so a student's in-place edit stays private."""
+    if isinstance(value, torch.Tensor):
+        return torch.Tensor.detach(value).clone()
+    if type(value) in (list, tuple):
+        return type(value)(_copied(v) for v in value)
+    if type(value) is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
+def _plain_or_type(value):
+    """An optimizer's state entry as plain data, or its type's name when it is something else."""
+    try:
+        return plain(value)
+    except StudentError:
+        return f"<{type(value).__name__}>"
 
 
 def call_with_fixtures(fn, fixtures: dict):

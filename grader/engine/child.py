@@ -75,7 +75,9 @@ def run_cells(sock, cells: list, skip: set, cap: int) -> dict:
 def serve(sock, ns: dict) -> None:
     student = LocalStudent(ns)
     methods = {"call": student.call, "get": student.get, "has": student.has,
-               "optimizer_steps": student.optimizer_steps}
+               "optimizer_steps": student.optimizer_steps,
+               # side effects and contexts, evaluated here, where the student's code runs (check contract)
+               "call_returning_inputs": student.call_returning_inputs, "call_under": student.call_under}
     wire.send(sock, {"type": "ready"})
     while True:
         request = wire.recv(sock, device_map=lambda d: d)

@@ -259,4 +259,13 @@ class SandboxStudent:
         return self.box.request("call", name, *args, **kwargs)
 
     def optimizer_steps(self, cls_name, params, grads, **hyper):
-        return self.box.request("optimizer_steps", cls_name, params, grads, **hyper)
+        out = self.box.request("optimizer_steps", cls_name, params, grads, **hyper)
+        return tuple(out) if hyper.get("return_state") and isinstance(out, list) else out
+
+    # side effects and contexts: the child applies them (see LocalStudent for the contract)
+    def call_returning_inputs(self, name, *args, **kwargs):
+        result, after = self.box.request("call_returning_inputs", name, *args, **kwargs)
+        return result, after
+
+    def call_under(self, context, name, *args, **kwargs):
+        return self.box.request("call_under", context, name, *args, **kwargs)

@@ -29,7 +29,8 @@ def check_lars_step__shapes_dtype_device(student, device, rng):
     for dtype in (torch.float32, torch.float64):
         params = [_randn(rng, *s, dtype=dtype).to(device) for s in shapes]
         grads = [[_randn(rng, *s, dtype=dtype).to(device) for s in shapes] for _ in range(2)]
-        _lars_history(student, params, grads, lr=0.5, momentum=0.9, weight_decay=1e-3, trust_coefficient=0.02)
+        history = _lars_history(student, params, grads, lr=0.5, momentum=0.9, weight_decay=1e-3, trust_coefficient=0.02)
+        assert all(not torch.equal(w, p) for w, p in zip(history[-1], params)), "LARS 的 step() 没有更新参数"
 
 
 def check_lars_step__relative_step_size(student, device, rng):
@@ -53,6 +54,7 @@ def check_lars_step__gradient_scale_invariance(student, device, rng):
     hyper = dict(lr=1.0, momentum=0.0, weight_decay=0.0, trust_coefficient=0.01)
     base = _lars_history(student, params, grads, **hyper)
     scaled = _lars_history(student, params, [[100.0 * g for g in step] for step in grads], **hyper)
+    assert all(not torch.equal(w, p) for w, p in zip(base[-1], params)), "LARS 的 step() 没有更新参数"
     for t, (a, b) in enumerate(zip(base, scaled)):
         for x, y in zip(a, b):
             err = float(torch.linalg.vector_norm(y - x) / torch.linalg.vector_norm(x))

@@ -87,3 +87,17 @@ def test_one_large_tensor(student, device, rng):
     big = randn(rng, (int(torch.randint(2, 10, (1,), generator=rng)),), torch.float32, 10.0 ** uniform(rng, 2, 4))
     grads.insert(int(torch.randint(0, len(grads) + 1, (1,), generator=rng)), big.to(device))
     _compare(student, grads, uniform(rng, 0.5, 5.0), device, "one exploding tensor among small ones")
+
+
+def test_inputs_not_modified(student, device, rng):
+    """The statement asks for new tensors: the gradients passed in stay as they were (checked on this side)."""
+    grads = _grads(rng, device)
+    max_norm = _norm(grads) / uniform(rng, 2.0, 10.0)
+    out, (after, _) = student.call_returning_inputs("clip_by_global_norm", [g.clone() for g in grads], max_norm)
+    assert isinstance(out, (tuple, list)) and len(out) == 2, "expected a pair (clipped, total_norm)"
+    for i, (g, a) in enumerate(zip(grads, after)):
+        assert torch.equal(a.cpu(), g.cpu()), f"clip_by_global_norm modified grads[{i}] in place: return new tensors"
+    ref, _ = clip_reference([g.cpu() for g in grads], max_norm)
+    for i, (c, r) in enumerate(zip(out[0], ref)):
+        assert isinstance(c, torch.Tensor), f"clipped[{i}] should be a tensor"
+        torch.testing.assert_close(c.cpu(), r, rtol=1e-5, atol=1e-6, msg=lambda m: f"clipped[{i}]\n{m}")

@@ -6,6 +6,8 @@ import math
 import pytest
 import torch
 
+from grader.checks.divergence.reference import deep_mlp_reference
+
 
 def _seed(rng):
     return int(torch.randint(0, 10**6, (1,), generator=rng))
@@ -61,6 +63,22 @@ def test_depth_controls_explosion(student, rng):
     deep = _losses(student, "sgd", 1, seed, depth=24)[0]
     assert math.isfinite(shallow) and math.isfinite(deep) and deep > 100 * shallow, \
         f"seed {seed}: depth 24 should start with a much larger loss than depth 3 (got {deep:.3g} vs {shallow:.3g})"
+
+
+def test_trajectory_matches_reference(student, device, rng):
+    """The losses of a few steps of SGD and of LARS equal the statement's recipe run here (float32, so a
+    relative 1e-3 leaves room for another order of summation; any other network, data or update is far off)."""
+    seed, depth = _seed(rng), int(torch.randint(6, 21, (1,), generator=rng))
+    for optimizer, steps in (("sgd", 2), ("lars", 12)):
+        got = _losses(student, optimizer, steps, seed, device, depth=depth)
+        want = deep_mlp_reference(optimizer, steps, seed, depth=depth)
+        for t, (g, w) in enumerate(zip(got, want)):
+            if not math.isfinite(w):  # SGD may overflow after its first update: then it must overflow too
+                assert not math.isfinite(g), f"seed {seed}, depth {depth}, {optimizer}: loss {t + 1} should overflow"
+                continue
+            assert math.isclose(g, w, rel_tol=1e-3), (
+                f"seed {seed}, depth {depth}, {optimizer}: loss before update {t + 1} is {g:.6g}, expected {w:.6g} "
+                f"(data, initialisation, network or update differ from the statement)")
 
 
 @pytest.fixture(autouse=True)

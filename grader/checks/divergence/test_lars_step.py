@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from grader.checks.divergence._util import assert_close_normwise, randn, random_shapes, uniform
-from grader.checks.divergence.reference import lars_reference
+from grader.checks.divergence.reference import lars_reference, lars_reference_with_buffers
 
 
 def _with_norm(t, norm):
@@ -70,6 +70,10 @@ def test_gradient_scale_invariance(student, device, rng):
     c = 10 ** uniform(rng, 1, 4)
     base = student.optimizer_steps("LARS", params, grads, **hyper)
     scaled = student.optimizer_steps("LARS", params, [[c * g for g in s] for s in grads], **hyper)
+    # an optimizer that changes nothing is invariant too: the steps themselves must be LARS's
+    ref = lars_reference([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
+    for i, (x, r) in enumerate(zip(base[-1], ref[-1])):
+        assert_close_normwise(x, r, 1e-7, f"parameter {i} after {len(grads)} steps differs from LARS")
     for t, (a, b) in enumerate(zip(base, scaled)):
         for i, (x, y) in enumerate(zip(a, b)):
             assert y.device.type == device.type, f"parameter {i} left the device {device}: now on {y.device}"
@@ -92,10 +96,38 @@ def test_all_zero_is_finite(student, device, rng):
     shapes = random_shapes(rng)
     params = [torch.zeros(s, dtype=torch.float64).to(device) for s in shapes]
     grads = [[torch.zeros(s, dtype=torch.float64).to(device) for s in shapes] for _ in range(2)]
-    got = student.optimizer_steps("LARS", params, grads, lr=1.0, momentum=0.9, weight_decay=0.0, trust_coefficient=0.01)
+    # and one ordinary parameter beside them, which must move as LARS moves it (a no-op keeps zeros zero too)
+    params.append(randn(rng, (3, 2)).to(device))
+    for step in grads:
+        step.append(randn(rng, (3, 2)).to(device))
+    hyper = dict(lr=1.0, momentum=0.9, weight_decay=0.0, trust_coefficient=0.01)
+    got = student.optimizer_steps("LARS", params, grads, **hyper)
     for step in got:
-        for x in step:
+        for x in step[:-1]:
             assert torch.isfinite(x).all() and not x.any(), "zero parameters with zero gradients must stay exactly zero (no nan)"
+    ref = lars_reference([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
+    assert_close_normwise(got[-1][-1], ref[-1][-1], 1e-7, "the ordinary parameter beside the zero ones differs from LARS")
+
+
+def test_momentum_buffer_in_state(student, device, rng):
+    """The statement: one momentum buffer per parameter in self.state[p], with the parameter's shape, dtype and
+    device, holding v after the last step.  Asked from the student's side (optimizer_steps(return_state=True))."""
+    dtype = torch.float64  # always: a float32 buffer shows only beside float64 parameters
+    params, grads = _case(rng, device, steps=3, dtype=dtype)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=10 ** uniform(rng, -3, -1),
+                 trust_coefficient=uniform(rng, 0.01, 0.1))
+    _, states = student.optimizer_steps("LARS", params, grads, return_state=True, **hyper)
+    _, bufs = lars_reference_with_buffers([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
+    assert len(states) == len(params), f"expected a state for each of the {len(params)} parameters"
+    for i, (state, p, ref) in enumerate(zip(states, params, bufs)):
+        tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and tuple(v.shape) == tuple(p.shape)}
+        assert tensors, f"self.state of parameter {i} holds no tensor of the parameter's shape (the momentum buffer)"
+        for key, v in tensors.items():
+            assert v.dtype == p.dtype, f"state[{key!r}] of parameter {i} is {v.dtype}, the parameter is {p.dtype}"
+            assert v.device.type == device.type, f"state[{key!r}] of parameter {i} is on {v.device}, expected {device}"
+        rtol = 1e-7 if dtype == torch.float64 else 1e-5
+        assert any(float(torch.linalg.vector_norm(v.cpu().double() - ref.double())) <= rtol * float(torch.linalg.vector_norm(ref))
+                   for v in tensors.values()), f"no state entry of parameter {i} holds the momentum buffer v"
 
 
 def test_float32(student, device, rng):

@@ -70,6 +70,16 @@ def psd(rng, n: int, rank: int | None = None, jitter: float = 0.0) -> torch.Tens
     return (A + A.T) / 2
 
 
+def psd_rounded(rng, n: int, rank: int) -> torch.Tensor:
+    """PSD up to rounding: rank ``rank`` plus eigenvalues of -1e-13, the size rounding leaves in a
+    computed Gram matrix.  eigh reports them negative, so sqrt without clamping gives nan."""
+    Q = orthogonal(rng, n)
+    w = torch.full((n,), -1e-13, dtype=torch.float64)
+    w[:rank] = 0.5 + torch.rand(rank, generator=rng, dtype=torch.float64)
+    A = (Q * w) @ Q.T
+    return (A + A.T) / 2
+
+
 # -- part product_bounds -----------------------------------------------------------------------
 def _padded_svdvals(X: torch.Tensor, r: int) -> torch.Tensor:
     s = torch.linalg.svdvals(X.detach().cpu().double())

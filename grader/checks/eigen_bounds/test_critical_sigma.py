@@ -5,6 +5,10 @@ import torch
 
 from grader.checks.eigen_bounds import reference as R
 
+# The statement allows float32 (torch.special.digamma on a default tensor): its relative rounding, carried
+# through exp(), stays below 1e-6; the approximation log(n/2) - 1/n is off by 1e-4 or more for small n.
+RTOL = 1e-5
+
 
 def _number(value, name):
     if isinstance(value, torch.Tensor):
@@ -26,14 +30,14 @@ def test_gaussian_top_lyapunov(student, rng):
         sigma = math.exp(float(torch.empty(()).uniform_(-3.0, 3.0, generator=rng)))
         got = _number(student.call("gaussian_top_lyapunov", n, sigma), "gaussian_top_lyapunov")
         want = R.gaussian_lyapunov(n, sigma)
-        assert abs(got - want) <= 1e-7 * max(1.0, abs(want)), f"gaussian_top_lyapunov({n}, sigma) is wrong"
+        assert abs(got - want) <= RTOL * max(1.0, abs(want)), f"gaussian_top_lyapunov({n}, sigma) is wrong"
 
 
 def test_critical_sigma_matches_reference(student, rng):
     for n in _sizes(rng) + [2, 10 ** 5]:
         got = _number(student.call("critical_sigma", n), "critical_sigma")
         want = R.critical_sigma(n)
-        assert abs(got - want) <= 1e-7 * want, f"critical_sigma({n}) is wrong"
+        assert abs(got - want) <= RTOL * want, f"critical_sigma({n}) is wrong"
 
 
 def test_critical_sigma_large_n(student):

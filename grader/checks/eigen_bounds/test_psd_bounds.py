@@ -19,6 +19,7 @@ def _cases(rng):
         (R.psd(rng, n3, rank=r, jitter=1e-7), R.psd(rng, n3)),
         (R.psd(rng, n3, rank=r), R.psd(rng, n3, rank=r)),
         (torch.diag(torch.rand(n1, generator=rng, dtype=torch.float64) + 0.1), R.psd(rng, n1)),
+        (R.psd_rounded(rng, max(n3, 3), rank=max(1, max(n3, 3) - 2)), R.psd(rng, max(n3, 3))),
     ]
 
 

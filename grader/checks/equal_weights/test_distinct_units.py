@@ -47,3 +47,12 @@ def test_atol_is_used(student, rng):
 
 def test_single_row(student, rng):
     assert _count(student, torch.randn(1, randint(rng, 1, 5), generator=rng), 1e-6) == 1, "one row is one unit"
+
+
+def test_max_abs_difference_not_a_norm(student, rng):
+    """Rows 0.9*atol apart in every entry are one unit (max-abs distance); their L2 distance exceeds atol."""
+    d, atol = randint(rng, 4, 8), 10.0 ** -randint(rng, 2, 4)
+    row = torch.randn(d, generator=rng, dtype=torch.float64)
+    sign = torch.where(torch.rand(d, generator=rng) < 0.5, -1.0, 1.0).double()
+    W = torch.stack([row, row + 0.9 * atol * sign, row + 5 * atol])
+    assert _count(student, W, atol) == 2, "units are compared by their largest entry-wise difference, not a norm"

@@ -77,3 +77,15 @@ def test_constant_and_random_starts_agree(student, device, rng):
     w2, b2 = _fit(student, device, X, y, *_random_start(rng, d), LR, STEPS)
     torch.testing.assert_close(torch.cat([w1, b1[None]]), torch.cat([w2, b2[None]]), atol=1e-3, rtol=0,
                                msg="constant and random starts end at different solutions")
+
+
+def test_inputs_not_modified(student, device, rng):
+    """The statement: do not modify w0, b0 (nor X, y).  Compared on the checker's side, before and after."""
+    X, y, d = _problem(rng)
+    w0, b0 = _random_start(rng, d)
+    inputs = [X.to(device), y.to(device), w0.to(device), b0.to(device)]
+    out, after = student.call_returning_inputs("fit_linear", *inputs, 0.3, 5)
+    w, b = pair(out, "fit_linear")
+    as_tensor(w, "w", (d,), device, dtype=X.dtype)
+    for name, before, now in zip(("X", "y", "w0", "b0"), inputs, after):
+        assert torch.equal(now.cpu(), before.cpu()), f"fit_linear modified its input {name} in place"

@@ -76,10 +76,31 @@ def test_labels_break_symmetry(student, device, rng):
 
 
 def test_works_without_autograd(student, device, rng):
-    """Written by hand: it must work where autograd is off."""
+    """Written by hand: it must work where autograd is off (no_grad is entered on the student's side)."""
     n, d, k = _sizes(rng)
     X, y = classification_data(rng, n, d, k)
     W, b = torch.randn(k, d, generator=rng), torch.randn(k, generator=rng)
-    with torch.no_grad():
-        got = _grad(student, device, X, y, W, b)
-    _compare(got, X, y, W, b, "called under torch.no_grad()")
+    out = student.call_under("no_grad", "softmax_regression_grad", X.to(device), y.to(device), W.to(device), b.to(device))
+    gW, gb = pair(out, "softmax_regression_grad")
+    as_tensor(gW, "dW", (k, d), device, dtype=X.dtype)
+    as_tensor(gb, "db", (k,), device, dtype=X.dtype)
+    _compare((gW.cpu(), gb.cpu()), X, y, W, b, "called under torch.no_grad()")
+
+
+def test_large_logits_float32(student, device, rng):
+    """The statement asks for the max subtraction: float32 logits of a few hundred overflow exp() without it."""
+    n, d, k = _sizes(rng)
+    X, y = classification_data(rng, n, d, k)
+    W, b = 40 * torch.randn(k, d, generator=rng), 100 + 10 * torch.randn(k, generator=rng)
+    got = _grad(student, device, X, y, W, b)
+    _compare(got, X, y, W, b, "large float32 logits (subtract the row maximum before exp)")
+
+
+def test_inputs_not_modified(student, device, rng):
+    n, d, k = _sizes(rng)
+    X, y = classification_data(rng, n, d, k)
+    inputs = [X.to(device), y.to(device), torch.randn(k, d, generator=rng).to(device), torch.randn(k, generator=rng).to(device)]
+    out, after = student.call_returning_inputs("softmax_regression_grad", *inputs)
+    pair(out, "softmax_regression_grad")
+    for name, before, now in zip(("X", "y", "W", "b"), inputs, after):
+        assert torch.equal(now.cpu(), before.cpu()), f"softmax_regression_grad modified its input {name} in place"

@@ -59,3 +59,14 @@ def test_constant_and_random_starts_reach_same_loss(student, device, rng):
     P1 = torch.softmax(X.double() @ W1.double().T + b1.double(), 1)
     P2 = torch.softmax(X.double() @ W2.double().T + b2.double(), 1)
     torch.testing.assert_close(P1, P2, atol=1e-2, rtol=0, msg="constant and random starts predict different probabilities")
+
+
+def test_inputs_not_modified(student, device, rng):
+    """The statement: do not modify W0, b0.  Compared on the checker's side, before and after the call."""
+    X, y, d, k = _problem(rng)
+    W0, b0 = torch.randn(k, d, generator=rng), torch.randn(k, generator=rng)
+    inputs = [X.to(device), y.to(device), W0.to(device), b0.to(device)]
+    out, after = student.call_returning_inputs("train_softmax", *inputs, 0.5, 5)
+    pair(out, "train_softmax")
+    for name, before, now in zip(("X", "y", "W0", "b0"), inputs, after):
+        assert torch.equal(now.cpu(), before.cpu()), f"train_softmax modified its input {name} in place"

@@ -1,7 +1,7 @@
 """Hidden checks of part `attention_heads`: train_constant_attention(steps, seed, lr, value, embed_dim, num_heads, random_init, device)."""
 import torch
 
-from grader.checks.symmetry.reference import max_spread, min_pair_gap
+from grader.checks.symmetry.reference import attention_constant_reference, max_spread, min_pair_gap, trajectory_tolerance
 
 TIE_ATOL = 1e-5
 MOVED = 1e-3
@@ -47,3 +47,13 @@ def test_random_init_unties_heads(student, device, rng):
     assert min_pair_gap(w) > APART, "with random_init=True every head should differ from the others"
     a = _train(student, device, random_init=True, **c)
     torch.testing.assert_close(w, a, msg="the same seed must give the same result")
+
+
+def test_trajectory_matches_reference(student, device, rng):
+    """The query weights after a few constant-init steps equal the statement's attention trained here: this is
+    what sees the attention itself (scaling, softmax axis, head split, biases, output projection)."""
+    c = _draw(rng)
+    w = _train(student, device, **c)
+    want = attention_constant_reference(c["steps"], c["seed"], 0.5, c["value"], c["embed_dim"], c["num_heads"])
+    torch.testing.assert_close(w.cpu(), want, **trajectory_tolerance(device),
+                               msg=lambda m: f"query weights after {c['steps']} steps differ from the specified attention\n{m}")

@@ -1,7 +1,8 @@
 """Hidden checks of part `constant_init_cnn`: train_constant_cnn(steps, seed, lr, value, channels, dropout, random_init, device)."""
 import torch
 
-from grader.checks.symmetry.reference import max_spread, min_pair_gap, tie_groups
+from grader.checks.symmetry.reference import (cnn_constant_reference, max_spread, min_pair_gap, tie_groups,
+                                             trajectory_tolerance)
 
 TIE_ATOL = 1e-5      # float32 weights of size ~0.1: identical computations agree far better than this
 MOVED = 1e-3         # training at lr=0.5 for >= 6 steps moves the weights by more than this
@@ -59,3 +60,15 @@ def test_seed_controls_random_init(student, device, rng):
     d = _train(student, device, 0, c["seed"] + 1, c["channels"], c["value"], random_init=True)
     torch.testing.assert_close(a, b, msg="the same seed must give the same initial weights")
     assert not torch.allclose(a, d), "different seeds should give different random initial weights"
+
+
+def test_trajectory_matches_reference(student, device, rng):
+    """conv1's weight after a few constant-init steps equals the statement's network trained here: this is what
+    sees the layers after conv1 (conv2, its ReLU, the average pooling, fc) and the update itself."""
+    c = _draw(rng)
+    # a negative value too: conv2's pre-activations are then all negative, so its ReLU decides everything
+    for value in (c["value"], -c["value"]):
+        w = _train(student, device, c["steps"], c["seed"], c["channels"], value)
+        want = cnn_constant_reference(c["steps"], c["seed"], 0.5, value, c["channels"])
+        torch.testing.assert_close(w.cpu(), want, **trajectory_tolerance(device), msg=lambda m: (
+            f"value={value}: conv1's weight after {c['steps']} steps differs from the specified network\n{m}"))
