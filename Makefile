@@ -42,8 +42,8 @@ demo: $(VENV_OK) ## build the bundled demo class and grade it (what `make` ends 
 	$(PY) -m grader demo $(DEMO)
 	$(PY) -m grader grade $(DEMO) --demo
 
-grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all
-	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(GRADE_FLAGS)
+grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all; SCHEDULER=tcp://HOST:PORT grades on a Dask cluster
+	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_FLAGS)
 
 EDITION ?= student
 release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives and the book; refused on any leak

@@ -107,7 +107,7 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     rates = failure_rates(markers)
     e = html.escape
     parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; isolation level "
-             f"<b>{e(summary.level)}</b>; seed {summary.seed}; graded {len(summary.graded)}, unchanged "
+             f"<b>{e(summary.level)}</b>; graded on <b>{e(summary.where)}</b>; seed {summary.seed}; graded {len(summary.graded)}, unchanged "
              f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>"]
     for a in ASSIGNMENTS:
         rows = table.get(a, {})
@@ -118,7 +118,8 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
         parts.append("<table><tr><th>check</th><th>failed</th><th>rate</th></tr>" + "".join(
             f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td></tr>"
             for n, f, r in rates.get(a, [])) + "</table>")
-    lines = list(summary.skipped) + list(summary.engine_failures) + problem_lines(markers)
+    lines = (list(summary.skipped) + list(summary.engine_failures) + list(getattr(summary, "refused", []))
+             + problem_lines(markers))
     parts.append("<h2>Problems</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
     out = Path(course) / "report.html"
     out.write_text("<!doctype html><meta charset=utf-8><title>Grading report</title>"
