@@ -49,8 +49,8 @@ EDITION ?= student
 release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives and the book; refused on any leak
 	$(PY) -m grader.course.release --edition $(EDITION)
 
-bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
-	$(PY) -m grader.course.bench --students 10
+bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch; SCALE=1: 1,000 notebooks, local pool vs a local Dask cluster
+	$(PY) -m grader.course.bench $(if $(SCALE),--scale,--students 10)
 
 test: $(VENV_OK) ## run the test suite
 	$(PY) -m pytest

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.engine import isolation
-from grader.engine.check import CheckSession
-from grader.engine.execute import Placement, Sandbox, SandboxStudent, spawn_child, warm_zygote, zygote_context
+from multiprocessing import forkserver
+
+from grader.engine.check import CheckSession, cache_bytecode
+from grader.engine.execute import (Placement, Sandbox, SandboxStudent, bare_main, spawn_child, warm_zygote,
+                                   zygote_context)
 from grader.layout import ASSIGNMENTS, REPO
 from grader.student.selfcheck import cuda_present
 
@@ -66,14 +69,16 @@ class Worker:
         """Zygote, checks session and the first children; returns when all are ready, so that jobs are
         timed warm."""
         started = time.perf_counter()
+        self.ctx = zygote_context()
+        with bare_main():  # the zygote starts importing torch and torch._dynamo in its own process now,
+            forkserver.ensure_running()  # while this one imports torch and collects the checks
         import torch
 
         # One worker per core: BLAS threads beyond that only spin against the other workers.
         torch.set_num_threads(1)
         level = isolation.level()
         hide = [str(REPO), str(self.course), os.path.expanduser("~")]
-        self.ctx = zygote_context()
-        zygote = warm_zygote(self.ctx)  # imports torch in its own process while this one collects the checks
+        cache_bytecode()
         self.checks = CheckSession(ASSIGNMENTS)
         self.checks.start()
         self.places = [Placement(slot=slot, level=level, hide=hide, keep=[sys.prefix, sys.base_prefix],
@@ -83,7 +88,7 @@ class Worker:
         for place in self.places:
             Path(place.workdir).mkdir(parents=True, exist_ok=True)
         self.teardowns: list[threading.Thread | None] = [None] * SLOTS_PER_WORKER
-        zygote.join()
+        warm_zygote(self.ctx).join()  # returns once the zygote's imports are done
         self.spares = [spawn_child(self.ctx, place, cuda_present()) for place in self.places]
         self.startup = time.perf_counter() - started
 
