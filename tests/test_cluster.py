@@ -20,8 +20,14 @@ from grader.engine.pipeline import grade_course
 from grader.engine.report import load_markers
 from grader.layout import ASSIGNMENTS, REPO
 
-LIMITS = {"cell_seconds": 20, "submission_seconds": 120}
+LIMITS = None  # the engine's defaults, as `make grade` uses them: wide enough for a loaded machine
 SEED = 11
+
+
+def differences(got, want):
+    """The submissions whose score or check outcomes differ, with both versions."""
+    return {k: (got[i].get(k), want[i].get(k)) for i in (0, 1) for k in set(got[i]) | set(want[i])
+            if got[i].get(k) != want[i].get(k)}
 
 
 def grades(course):
@@ -60,7 +66,7 @@ def test_cluster_grades_equal_the_local_pools(cluster, local_grades, tmp_path):
     summary = grade_course(course, demo=True, seed=SEED, runner=runner)
     assert not summary.engine_failures and not summary.refused
     assert summary.where == f"Dask cluster {cluster.address} (2 workers)"
-    assert grades(course) == local_grades
+    assert differences(grades(course), local_grades) == {}
     # both workers graded, and each notebook exactly once (eve's broken one needs no job)
     assert len({s["worker"] for s in runner.spans}) == 2
     assert len(runner.spans) == len(summary.timings) == 5 * len(ASSIGNMENTS) - 1
@@ -127,7 +133,7 @@ def test_a_worker_killed_mid_batch_changes_no_grade(cluster, local_grades, tmp_p
     assert done_before < 5 * len(ASSIGNMENTS), "the kill should land mid-batch"
     assert proc.returncode == 0, out[-3000:]
     assert "engine failures 0" in out
-    assert grades(course) == local_grades
+    assert differences(grades(course), local_grades) == {}
     with Gradebook(db_url_for(course)) as gb:
         subs = [(s.student.id, s.assignment.name) for a in gb.assignments for s in a.submissions]
     assert len(subs) == len(set(subs)) == 5 * len(ASSIGNMENTS)
