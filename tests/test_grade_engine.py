@@ -126,7 +126,8 @@ def test_every_threat_gets_exactly_its_honest_score(tmp_path):
     assert not Path("/tmp/pwned").exists()
     assert not any(p.name == "fill" for p in tmp_path.rglob("fill"))
     if isolation.level() == "namespaces":  # daemons, spare children forked ahead: all gone with the workers
-        uids = range(isolation.SANDBOX_UID_BASE, isolation.SANDBOX_UID_BASE + 2 * worker.SLOTS_PER_WORKER)
+        first = isolation.SANDBOX_UID_BASE + worker.FIRST_SLOT
+        uids = range(first, first + 2 * worker.SLOTS_PER_WORKER)
         assert [u for u in uids if isolation._live_pids(u)] == []
 
 

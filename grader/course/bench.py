@@ -25,6 +25,7 @@ from grader.engine.notebook import load_notebook
 from grader.course.demo import _answers, copy_public_files, solved
 from grader.engine import nbgrader_tuning
 from grader.engine.pipeline import grade_course
+from grader.engine.report import load_markers
 from grader.engine.gradebook import Gradebook, db_url_for, ensure_gradebook, nbgrader_api
 
 
@@ -130,14 +131,23 @@ def scale(args) -> int:
     nbgrader_s = nbgrader_seconds(theirs, sample)
     projected = nbgrader_s / len(sample) * n
     failures = pool.engine_failures + on_dask.engine_failures
-    same = code_scores(local) == code_scores(dask)
+    ours, cluster_scores = code_scores(local), code_scores(dask)
+    differ = sorted(k for k in ours if ours[k] != cluster_scores.get(k))
+    same = not differ
+    for student, a in differ[:5]:  # say why: the failed checks' lines on each side
+        key = f"{student}/{a}"
+        why = {side: [line for part in load_markers(course).get(key, {}).get("parts", {}).values()
+                      for line in part["report"].splitlines() if "FAILED" in line][:2]
+               for side, course in (("pool", local), ("dask", dask))}
+        print(f"differs: {key}: pool {ours[(student, a)]} {why['pool']}, dask {cluster_scores.get((student, a))} "
+              f"{why['dask']}")
     startup = [t.worker_startup for t in on_dask.timings.values()]
     print(f"nbgrader autograde      : {nbgrader_s / len(sample):.2f} s/notebook on a sample of {len(sample)}; "
           f"projected for {n}: {projected:.0f} s ({projected / 60:.1f} min)")
     print(f"Dask's own overhead per notebook: {1000 * per_nb:.1f} ms (largest gap between two jobs on a "
           f"worker: {1000 * worst_gap:.0f} ms)")
     print(f"engine start-up per Dask worker: {max(startup):.1f} s; engine failures: {len(failures)}; "
-          f"local pool and Dask scores equal on all {n}: {same}")
+          f"local pool and Dask scores equal on {n - len(differ)}/{n} notebooks")
     print(f"speed-up over nbgrader: local pool {projected / local_s:.1f}x, Dask {projected / dask_s:.1f}x")
     shutil.rmtree(root, ignore_errors=True)
     return 0 if same and not failures else 1

@@ -15,7 +15,6 @@ yields each job's outcome once, so nothing is recorded twice.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import json
 import logging
@@ -23,14 +22,13 @@ import multiprocessing
 import os
 import queue
 import socket
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from grader.engine import isolation
-from grader.engine.worker import SLOTS_PER_WORKER, Graded, Job, Timing, Worker
+from grader.engine.worker import Graded, Job, Timing, Worker, claim_slots
 
 try:  # the local pool needs no Dask; only --scheduler does
     from distributed import WorkerPlugin
@@ -39,10 +37,6 @@ except ImportError:  # pragma: no cover - distributed is pinned in requirements.
 
 PLUGIN = "numstab-grader"
 RESOURCE = "numstab-grader"  # offered by a worker once its engine is warm; every job asks for one
-# Sandbox slots of cluster workers start here, above any local pool's (0, 2, 4, ...): both may run on
-# one node, and a slot's uid is swept when its sandbox is torn down.
-CLUSTER_FIRST_SLOT = 512
-MAX_WORKERS_PER_NODE = 256
 NO_WORKER_GRACE = 120.0  # seconds without a single grading worker before the remaining jobs fail
 GRADER_ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("grader.cluster")
@@ -55,30 +49,6 @@ def code_version() -> str:
         if "__pycache__" not in path.parts:
             h.update(str(path.relative_to(GRADER_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-def claim_slot(lock_dir: Path | None = None) -> tuple[int, int]:
-    """The first sandbox slot of a new engine on this node, and the fd of the lock that holds it.
-
-    One lock file per engine number in a node-local folder: the kernel drops the lock when its
-    process dies (kill -9 included), so a restarted worker takes the number back; what its
-    predecessor's sandboxes left behind is swept first.  The one place that numbers cluster slots.
-    """
-    lock_dir = lock_dir or Path(tempfile.gettempdir()) / "numstab-grader-slots"
-    lock_dir.mkdir(mode=0o700, exist_ok=True)
-    for n in range(MAX_WORKERS_PER_NODE):
-        fd = os.open(lock_dir / f"{n}.lock", os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            continue
-        first = CLUSTER_FIRST_SLOT + n * SLOTS_PER_WORKER
-        if isolation.level() == "namespaces":
-            for slot in range(first, first + SLOTS_PER_WORKER):
-                isolation.kill_uid(isolation.SANDBOX_UID_BASE + slot)
-        return first, fd
-    raise RuntimeError(f"more than {MAX_WORKERS_PER_NODE} grading workers on this node ({lock_dir})")
 
 
 # -- plain data both ways -------------------------------------------------------------------------
@@ -165,7 +135,7 @@ class EnginePlugin(WorkerPlugin):
         # have children; the engine's zygote and sandboxes are its children (they die with it: the
         # zygote when its parent's pipe closes, each sandbox by PR_SET_PDEATHSIG).
         multiprocessing.current_process().daemon = False
-        first, self.lock_fd = claim_slot()
+        first, self.lock_fd = claim_slots()
         # node-local: the course never needs to be shared with the workers, only the job data travels
         workdir = Path(worker.local_directory) / "numstab-grader"
         engine = Worker(first, str(workdir), self.limits)

@@ -92,9 +92,8 @@ class LocalPool:
 
     def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, Graded | Exception]]:
         ctx = multiprocessing.get_context("spawn")
-        slots = ctx.Value("i", 0)
         with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker.init,
-                                 initargs=(slots, str(self.course), self.limits)) as pool:
+                                 initargs=(str(self.course), self.limits)) as pool:
             futures = {}
             for job in jobs:  # each submit may start a worker: they warm up while the next job is prepared
                 with bare_main():  # a submit may spawn a worker, which would re-import our caller's __main__

@@ -6,9 +6,11 @@ worker's life, against the worker's own unpatched torch.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import resource
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +29,11 @@ from grader.student.selfcheck import cuda_present
 # the next submission runs under the worker's other uid: both overlap with useful work instead of
 # adding to every notebook.
 SLOTS_PER_WORKER = 2
+# Slots are numbered per node, whoever runs the engine: two grading runs on one machine must never
+# share a uid, since a slot's uid is swept (every process of it killed) when its sandbox is torn down.
+# 512: above the numbers engines before this scheme used (0, 1, 2, ...), which may still run beside.
+FIRST_SLOT = 512
+MAX_WORKERS_PER_NODE = 256
 
 
 @dataclass(frozen=True)
@@ -133,17 +140,40 @@ class Worker:
                            "outcomes": [vars(o) for o in r.outcomes]} for p, r in checked.items()}, timing)
 
 
+def claim_slots(lock_dir: Path | None = None) -> tuple[int, int]:
+    """The first sandbox slot of a new engine on this node (local pool or Dask worker, any run), and
+    the fd of the lock that holds it for the process's life.
+
+    One lock file per engine number in a node-local folder: the kernel drops the lock when its
+    process dies (kill -9 included), so a restarted worker takes the number back; what its
+    predecessor's sandboxes left behind is swept first.  The one place that numbers slots.
+    """
+    lock_dir = lock_dir or Path(tempfile.gettempdir()) / f"numstab-grader-slots-{os.getuid()}"
+    lock_dir.mkdir(mode=0o700, exist_ok=True)
+    for n in range(MAX_WORKERS_PER_NODE):
+        fd = os.open(lock_dir / f"{n}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        first = FIRST_SLOT + n * SLOTS_PER_WORKER
+        if isolation.level() == "namespaces":
+            for slot in range(first, first + SLOTS_PER_WORKER):
+                isolation.kill_uid(isolation.SANDBOX_UID_BASE + slot)
+        return first, fd
+    raise RuntimeError(f"more than {MAX_WORKERS_PER_NODE} grading workers on this node ({lock_dir})")
+
+
 # -- the local pool's entry points (ProcessPoolExecutor needs module-level functions) -----------------
 _worker: Worker | None = None
 
 
-def init(slot_counter, course: str, limits: dict | None) -> None:
+def init(course: str, limits: dict | None) -> None:
     global _worker
     import atexit
 
-    with slot_counter.get_lock():
-        first = slot_counter.value
-        slot_counter.value += SLOTS_PER_WORKER
+    first, _lock = claim_slots()  # the lock is held until this process exits
     _worker = Worker(first, course, limits)
     _worker.start()
     atexit.register(_worker.close)
