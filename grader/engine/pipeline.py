@@ -122,6 +122,7 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
     found = collect(course)
     summary.skipped = found.skipped
     due, summary.unchanged = changed(course, found.submissions, force)
+    summary.where = runner.where if runner else summary.where  # named in the report even with nothing to do
     if progress:
         progress.start(len(due))
     if not due:

@@ -107,8 +107,8 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     rates = failure_rates(markers)
     e = html.escape
     parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; isolation level "
-             f"<b>{e(summary.level)}</b>; graded on <b>{e(summary.where)}</b>; seed {summary.seed}; graded {len(summary.graded)}, unchanged "
-             f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>"]
+             f"<b>{e(summary.level)}</b>; graded on <b>{e(summary.where)}</b>; seed {summary.seed}; graded "
+             f"{len(summary.graded)}, unchanged {len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>"]
     for a in ASSIGNMENTS:
         rows = table.get(a, {})
         fractions = [s / m for s, m in rows.values() if m]
