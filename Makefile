@@ -55,8 +55,8 @@ demo: $(VENV_OK) ## build the bundled demo class and grade it (what `make` ends 
 	$(PY) -m grader demo $(DEMO)
 	$(PY) -m grader grade $(DEMO) --demo
 
-grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all
-	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(if $(BOOK_URL),--book-url $(BOOK_URL)) $(GRADE_FLAGS)
+grade: $(VENV_OK) ## grade every submission of COURSE (default: the demo class); FORCE=1 regrades all; SCHEDULER=tcp://HOST:PORT grades on a Dask cluster
+	$(PY) -m grader grade $(COURSE) $(if $(FORCE),--force) $(if $(filter $(COURSE),$(DEMO)),--demo) $(if $(BOOK_URL),--book-url $(BOOK_URL)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_FLAGS)
 
 # nbgrader 0.9's formgrader is a Jupyter server extension.  It runs from the repository root so that
 # nbgrader_config.py is read, with NUMSTAB_COURSE_ROOT pointing it at COURSE; .venv/bin goes on PATH
@@ -72,8 +72,8 @@ EDITION ?= student
 release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exercise archives, the book and its PDF; refused on any leak
 	$(PY) -m grader.course.release --edition $(EDITION)
 
-bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch
-	$(PY) -m grader.course.bench --students 10
+bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch; SCALE=1: 1,000 notebooks, local pool vs a local Dask cluster
+	$(PY) -m grader.course.bench $(if $(SCALE),--scale,--students 10)
 
 test: $(VENV_OK) test-deps ## run the test suite (installs chromium and a CJK font first where it can)
 	$(PY) -m pytest

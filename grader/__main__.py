@@ -31,6 +31,7 @@ class RichProgress:
 
 def cmd_grade(args) -> int:
     from grader.engine.pipeline import EngineError, grade_course
+    from grader.engine.cluster import ClusterError, DaskRunner
     from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
                                write_instructor_report)
     from grader.engine.gradebook import db_url_for
@@ -50,8 +51,8 @@ def cmd_grade(args) -> int:
     try:
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
                                allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
-                               progress=progress)
-    except EngineError as exc:
+                               progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None)
+    except (EngineError, ClusterError) as exc:
         progress.stop()
         console.print(f"[red]grade: {exc}[/red]", soft_wrap=True)
         return 2
@@ -78,7 +79,7 @@ def cmd_grade(args) -> int:
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
-    for line in summary.skipped + problems + summary.engine_failures:
+    for line in summary.skipped + problems + summary.engine_failures + summary.refused:
         console.print("  " + line, markup=False, style="yellow")
     console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
     return 1 if summary.engine_failures else 0
@@ -121,6 +122,8 @@ def main(argv=None) -> int:
                    help="first collect an LMS download archive with nbgrader's zip_collect (repeatable)")
     g.add_argument("--zip-regexp", default=None, help="file name pattern of the archive's notebooks "
                    "(named groups student_id, file_id, optional timestamp)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="grade on the workers of this Dask scheduler (see README: Grading on a cluster)")
     g.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
     g.add_argument("--book-url", default=None, help="where the feedback's links point: the published book's base URL "
                    "(default: GRADER_BOOK_URL, else the release's own book, ../../book/ from an exercise folder)")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grader.student.selfcheck
 from grader.engine.notebook import load_notebook, student_code
-from grader.layout import release_notebook as release_path, source_notebook as solution_path  # noqa: F401
+from grader.layout import release_notebook as release_path, source_notebook as solution_path  # noqa: F401 (re-exported)
 
 # The release imports `selfcheck` from its own folder; in-process runs use the grader's copy.
 sys.modules.setdefault("selfcheck", grader.student.selfcheck)

@@ -91,3 +91,21 @@ def test_a_session_whose_checks_cannot_be_collected_raises_on_every_job(tmp_path
             session.run_parts("demo", ["part"], LocalStudent({}), 1)
     with pytest.raises(check.CheckSessionError):
         check.run_parts("demo", ["part"], LocalStudent({}), 1)
+
+
+def test_a_workers_rewritten_checks_are_cached_outside_the_source_tree(tmp_path):
+    """Where bytecode may not be written, a worker still keeps pytest's rewritten checks (in its own folder)."""
+    import os
+    import subprocess
+    import sys
+
+    from grader.layout import ASSIGNMENTS, CHECKS, REPO
+
+    script = ("import sys; from pathlib import Path; from grader.engine.check import CheckSession, cache_bytecode; "
+              f"cache_bytecode(Path({str(tmp_path)!r})); s = CheckSession({list(ASSIGNMENTS)!r}); s.start(); s.close()")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(REPO)}
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)
+    cached = {p.name.split(".")[0] for p in tmp_path.rglob("*.pyc") if CHECKS.name in p.parts}
+    hidden = {p.stem for a in ASSIGNMENTS for p in (CHECKS / a).glob("test_*.py")}
+    assert hidden <= cached

@@ -2,6 +2,11 @@
 
 Prints throughput of each, their ratio, the engine's overhead per notebook beyond the notebooks'
 own compute (cells and check bodies, timed around the sandbox), and peak memory per worker.
+
+`make bench SCALE=1` (``--scale``): a 1,000-notebook batch graded by the local pool and by a local
+Dask cluster (real `dask scheduler` and `dask worker` processes), then a 100-notebook part of it by a
+1-worker cluster; prints notebooks per second, Dask's own overhead per notebook, and plain
+nbgrader's time projected from a sample graded in the same run.
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ import nbformat
 from grader.layout import ASSIGNMENTS, EXERCISES, release_notebook, source_notebook
 from grader.engine.notebook import load_notebook
 from grader.course.demo import _answers, copy_public_files, solved
+from grader.engine import nbgrader_tuning
 from grader.engine.pipeline import grade_course
+from grader.engine.report import load_markers
 from grader.engine.gradebook import Gradebook, db_url_for, ensure_gradebook, nbgrader_api
 
 
@@ -79,11 +86,122 @@ def sandbox_cost(samples: int = 15) -> tuple[float, float, str]:
     return statistics.median(times["bare"]), statistics.median(times["isolated"]), layers.summary()
 
 
+def nbgrader_seconds(course: Path, subs: list[tuple[str, str]]) -> float:
+    api = nbgrader_api(course)
+    t0 = time.perf_counter()
+    for student, a in subs:
+        result = api.autograde(a, student, force=True, create=True)
+        if not result["success"]:
+            print(f"nbgrader autograde failed for {student}/{a}: {(result.get('error') or '')[-300:]}")
+    return time.perf_counter() - t0
+
+
+def dask_overhead(spans: list[dict]) -> tuple[float, float]:
+    """Dask's own seconds per notebook, from each worker's clock: the gaps between one task's end and
+    the next one's start on the same worker (scheduling, transfer, (de)serialization; the queue never
+    runs dry in this bench), plus each task's time outside the engine's own ``grade`` (JSON both ways);
+    and the largest gap."""
+    by_worker: dict[str, list[dict]] = {}
+    for span in spans:
+        by_worker.setdefault(span["worker"], []).append(span)
+    gaps, wrapper = [], []
+    for tasks in by_worker.values():
+        tasks.sort(key=lambda t: t["start"])
+        gaps += [b["start"] - a["end"] for a, b in zip(tasks, tasks[1:])]
+        wrapper += [t["end"] - t["start"] - t["wall"] for t in tasks]
+    return (sum(gaps) + sum(wrapper)) / len(spans), max(gaps, default=0.0)
+
+
+def throughput(n: int, seconds: float, spans: list[dict] | None = None) -> str:
+    line = f"{n / seconds:5.2f} notebooks/s ({seconds:6.1f} s for {n}, start-up included)"
+    if spans:  # steady state: first job's start to last job's end, on the workers' clocks
+        busy = max(s["end"] for s in spans) - min(s["start"] for s in spans)
+        line += f"; {len(spans) / busy:5.2f} notebooks/s once warm"
+    return line
+
+
+def scale(args) -> int:
+    """1,000 notebooks: local pool vs a local Dask cluster of ``--dask-workers``, and a 1-worker one."""
+    from grader.course.dask_local import local_cluster
+    from grader.engine.cluster import DaskRunner
+
+    root = Path(tempfile.mkdtemp(prefix="numstab-bench-scale-"))
+    students = args.notebooks // len(ASSIGNMENTS)
+    local, dask, small, theirs = root / "local", root / "dask", root / "dask-1", root / "nbgrader"
+    t0 = time.perf_counter()
+    subs = build_batch(local, students)
+    shutil.copytree(local, dask)
+    sample_students = max(1, args.sample_dask_1 // len(ASSIGNMENTS))
+    build_batch(small, sample_students)
+    # nbgrader's sample: the same mix of correct, one-wrong and blank notebooks, every assignment
+    sample = subs[:: max(1, len(subs) // args.nbgrader_sample)][: args.nbgrader_sample]
+    for student, a in sample:
+        shutil.copytree(local / "submitted" / student / a, theirs / "submitted" / student / a)
+    for course in (local, dask, small, theirs):
+        ensure_gradebook(course)
+    n = len(subs)
+    print(f"batch: {students} students x {len(ASSIGNMENTS)} assignments = {n} notebooks, built in "
+          f"{time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores", flush=True)
+
+    t0 = time.perf_counter()
+    pool = grade_course(local, demo=True, workers=args.dask_workers, seed=1)
+    local_s = time.perf_counter() - t0
+    print(f"local pool ({args.dask_workers} workers)  : {throughput(n, local_s)}", flush=True)
+
+    with local_cluster(args.dask_workers, root / "logs-dask") as cluster:
+        runner = DaskRunner(cluster.address)
+        t0 = time.perf_counter()
+        on_dask = grade_course(dask, demo=True, seed=1, runner=runner)
+        dask_s = time.perf_counter() - t0
+    print(f"Dask cluster ({args.dask_workers} workers): {throughput(n, dask_s, runner.spans)}", flush=True)
+    per_nb, worst_gap = dask_overhead(runner.spans)
+
+    with local_cluster(1, root / "logs-dask-1") as cluster:
+        runner1 = DaskRunner(cluster.address)
+        t0 = time.perf_counter()
+        grade_course(small, demo=True, seed=1, runner=runner1)
+        small_s = time.perf_counter() - t0
+    m = sample_students * len(ASSIGNMENTS)
+    print(f"Dask cluster (1 worker) : {throughput(m, small_s, runner1.spans)}", flush=True)
+
+    nbgrader_s = nbgrader_seconds(theirs, sample)
+    projected = nbgrader_s / len(sample) * n
+    failures = pool.engine_failures + on_dask.engine_failures
+    ours, cluster_scores = code_scores(local), code_scores(dask)
+    differ = sorted(k for k in ours if ours[k] != cluster_scores.get(k))
+    same = not differ
+    for student, a in differ[:5]:  # say why: the failed checks' lines on each side
+        key = f"{student}/{a}"
+        why = {side: [line for part in load_markers(course).get(key, {}).get("parts", {}).values()
+                      for line in part["report"].splitlines() if "FAILED" in line][:2]
+               for side, course in (("pool", local), ("dask", dask))}
+        print(f"differs: {key}: pool {ours[(student, a)]} {why['pool']}, dask {cluster_scores.get((student, a))} "
+              f"{why['dask']}")
+    startup = [t.worker_startup for t in on_dask.timings.values()]
+    print(f"nbgrader autograde      : {nbgrader_s / len(sample):.2f} s/notebook on a sample of {len(sample)}; "
+          f"projected for {n}: {projected:.0f} s ({projected / 60:.1f} min)")
+    print(f"Dask's own overhead per notebook: {1000 * per_nb:.1f} ms (largest gap between two jobs on a "
+          f"worker: {1000 * worst_gap:.0f} ms)")
+    print(f"engine start-up per Dask worker: {max(startup):.1f} s; engine failures: {len(failures)}; "
+          f"local pool and Dask scores equal on {n - len(differ)}/{n} notebooks")
+    print(f"speed-up over nbgrader: local pool {projected / local_s:.1f}x, Dask {projected / dask_s:.1f}x")
+    shutil.rmtree(root, ignore_errors=True)
+    return 0 if same and not failures else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.course.bench")
     parser.add_argument("--students", type=int, default=10)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--scale", action="store_true", help="1,000 notebooks: local pool vs a local Dask cluster")
+    parser.add_argument("--notebooks", type=int, default=1000, help="--scale: size of the batch")
+    parser.add_argument("--dask-workers", type=int, default=2, help="--scale: workers of the pool and the cluster")
+    parser.add_argument("--sample-dask-1", type=int, default=100, help="--scale: notebooks for the 1-worker cluster")
+    parser.add_argument("--nbgrader-sample", type=int, default=10, help="--scale: notebooks nbgrader grades")
     args = parser.parse_args(argv)
+    nbgrader_tuning.install()  # before the first gradebook: nbgrader finds the venv's `alembic` through it
+    if args.scale:
+        return scale(args)
     root = Path(tempfile.mkdtemp(prefix="numstab-bench-"))
     ours, theirs = root / "engine", root / "nbgrader"
     subs = build_batch(ours, args.students)
@@ -96,13 +214,7 @@ def main(argv=None) -> int:
     summary = grade_course(ours, demo=True, workers=args.workers, seed=1)
     engine_s = time.perf_counter() - t0
 
-    api = nbgrader_api(theirs)
-    t0 = time.perf_counter()
-    for student, a in subs:
-        result = api.autograde(a, student, force=True, create=True)
-        if not result["success"]:
-            print(f"nbgrader autograde failed for {student}/{a}: {(result.get('error') or '')[-300:]}")
-    nbgrader_s = time.perf_counter() - t0
+    nbgrader_s = nbgrader_seconds(theirs, subs)
 
     timings = list(summary.timings.values())
     # per notebook: the worker's time beyond cells and check bodies (fork, wire, pytest), plus what the

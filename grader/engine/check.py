@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import queue
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +89,22 @@ def pytest_args(files: list[Path]) -> list[str]:
         "-p", "no:logging", "-p", "no:faulthandler", "-p", "no:legacypath",
         "-o", f"python_files=test_*.py {PUBLIC_FILE}", "-o", "python_functions=test_* check_*",
         "--rootdir", str(CHECKS_ROOT), "-c", "/dev/null"]
+
+
+def cache_bytecode(folder: Path | None = None) -> Path:
+    """Let this process keep compiled bytecode, in a private folder outside the source tree.
+
+    Where bytecode may not be written (PYTHONDONTWRITEBYTECODE=1, as on this project's machines),
+    pytest rewrites every check module's asserts again at each collection: a second of every
+    worker's start-up.  Its rewritten modules are ordinary .pyc files, checked against their
+    source's mtime and size, so a changed check is rewritten again.
+    """
+    folder = folder or Path(tempfile.gettempdir()) / f"numstab-grader-pycache-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if sys.pycache_prefix is None:
+        sys.pycache_prefix = str(folder)
+    sys.dont_write_bytecode = False
+    return Path(sys.pycache_prefix)
 
 
 class CheckRun(dict):

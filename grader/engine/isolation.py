@@ -203,6 +203,10 @@ def enter(policy: Policy, close_in_keeper: list[int]) -> str:
     The calling process becomes the keeper and never returns from here.
     """
     layers = policy.layers
+    parent = os.getppid()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the keeper dies with the zygote (and its worker)
+    if os.getppid() != parent:
+        os._exit(1)
     if layers.namespaces:
         uid, gid = os.getuid(), os.getgid()
         flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID | (0 if layers.root else CLONE_NEWUSER)

@@ -41,6 +41,7 @@ class Summary:
     seed: int = 0
     timings: dict[str, Timing] = field(default_factory=dict)
     where: str = "local pool"
+    refused: list[str] = field(default_factory=list)  # cluster workers that were sent no job, and why
 
     @property
     def level(self) -> str:
@@ -156,6 +157,7 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
     found = collect(course)
     summary.skipped = found.skipped
     due, summary.unchanged = changed(course, found.submissions, force)
+    summary.where = runner.where if runner else summary.where  # named in the report even with nothing to do
     if progress:
         progress.start(len(due))
     if not due:
@@ -185,10 +187,14 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
     runner = runner or LocalPool(course, min(workers or default_workers(), len(due)), limits, summary.layers)
     summary.where = runner.where
     for job, outcome in runner.run(jobs()):
+        if job.key not in pending:  # a second completion of a job already recorded: never count it twice
+            continue
         sub, fp, clean, prepared = pending.pop(job.key)
+        summary.where = runner.where  # a cluster's runner names its workers once it has met them
         if isinstance(outcome, Exception):  # the engine failed on this one: say so, record nothing
             summary.engine_failures.append(f"{sub.key}: {type(outcome).__name__}: {outcome}")
             progress and progress.advance(sub.key)
         else:
             done(sub, fp, clean, outcome, prepared)
+    summary.where, summary.refused = runner.where, list(getattr(runner, "refused", []))
     return summary

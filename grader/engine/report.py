@@ -188,7 +188,7 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     table = scores(db_url)
     rates = failure_rates(markers)
     e = html.escape
-    parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; graded on {e(summary.where)}; "
+    parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; graded on <b>{e(summary.where)}</b>; "
              f"seed {summary.seed}; graded {len(summary.graded)}, unchanged "
              f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>",
              "<h2>Isolation in force</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe())
@@ -205,7 +205,8 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
             f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td><td>{_section_link(s)}</td></tr>"
             for n, f, r, s in rates.get(a, [])) + "</table>")
         parts.append(_similarity_html(Path(course), pairs.get(a, [])))
-    lines = list(summary.skipped) + list(summary.engine_failures) + problem_lines(markers)
+    lines = (list(summary.skipped) + list(summary.engine_failures) + list(getattr(summary, "refused", []))
+             + problem_lines(markers))
     parts.append("<h2>Problems</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
     out = Path(course) / "report.html"
     out.write_text("<!doctype html><meta charset=utf-8><title>Grading report</title>"

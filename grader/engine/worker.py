@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader.engine import isolation
-from grader.engine.check import CheckSession
-from grader.engine.execute import Sandbox, SandboxStudent, spawn_child, warm_zygote, zygote_context
+from multiprocessing import forkserver
+
+from grader.engine.check import CheckSession, cache_bytecode
+from grader.engine.execute import Sandbox, SandboxStudent, bare_main, spawn_child, warm_zygote, zygote_context
 from grader.layout import ASSIGNMENTS, REPO
 from grader.student.selfcheck import cuda_present
 
@@ -70,13 +72,15 @@ class Worker:
         """Zygote, checks session and the first children; returns when all are ready, so that jobs are
         timed warm."""
         started = time.perf_counter()
+        self.ctx = zygote_context()
+        with bare_main():  # the zygote starts importing torch and torch._dynamo in its own process now,
+            forkserver.ensure_running()  # while this one imports torch and collects the checks
         import torch
 
         # One worker per core: BLAS threads beyond that only spin against the other workers.
         torch.set_num_threads(1)
         self.layers = self.layers or isolation.detect()
-        self.ctx = zygote_context()
-        zygote = warm_zygote(self.ctx)  # imports torch in its own process while this one collects the checks
+        cache_bytecode()
         self.checks = CheckSession(ASSIGNMENTS)
         self.checks.start()
         # used as the working folder only where there is no mount namespace (then Landlock confines to it)
@@ -98,7 +102,7 @@ class Worker:
             os.chmod(workdir, 0o777)
             self.policies.append(replace(base, uid=uid, workdir=workdir))
         self.teardowns: list[threading.Thread | None] = [None] * SLOTS_PER_WORKER
-        zygote.join()
+        warm_zygote(self.ctx).join()  # returns once the zygote's imports are done
         self.spares = [spawn_child(self.ctx, policy) for policy in self.policies]
         self.startup = time.perf_counter() - started
 
