@@ -10,6 +10,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry  # noqa: F401 (the stages take Gradebook from here)
 from traitlets.config.loader import PyFileConfigLoader
 
+from grader.engine import nbgrader_tuning
 from grader.layout import ASSIGNMENTS, NBGRADER_CONFIG
 
 
@@ -27,6 +28,7 @@ def nbgrader_api(root: Path, release_dir: Path | None = None):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    nbgrader_tuning.install()
     cfg = repo_config()
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -45,6 +47,7 @@ def generate(api, assignment: str) -> None:
 
 def ensure_gradebook(course: Path) -> str:
     """Generate into the course's own release folder any assignment its gradebook lacks."""
+    nbgrader_tuning.install()
     course = Path(course).resolve()
     course.mkdir(parents=True, exist_ok=True)
     db_url = db_url_for(course)
