@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.layout import ASSIGNMENTS
+from grader.layout import ASSIGNMENTS, REPO, shipped_files
 from grader.course.leaks import scan, solution_lines
 from grader.course.release import build_release
 
-from grader.layout import REPO
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,7 @@ def dist(tmp_path_factory):
 def test_student_archives_hold_the_release_and_nothing_else(dist):
     for a in ASSIGNMENTS:
         with zipfile.ZipFile(dist / "student" / "exercises" / f"{a}.zip") as z:
-            assert sorted(z.namelist()) == sorted(f"{a}/{n}" for n in (f"{a}.ipynb", "public_checks.py", "selfcheck.py"))
+            assert sorted(z.namelist()) == sorted(f"{a}/{n}" for n in [f"{a}.ipynb", *shipped_files(a)])
             assert z.read(f"{a}/{a}.ipynb") == (REPO / "exercises" / a / f"{a}.ipynb").read_bytes()
 
 
