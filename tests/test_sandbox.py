@@ -8,6 +8,7 @@ import dataclasses
 import errno
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -419,3 +420,16 @@ def test_a_locked_cell_killed_once_is_rerun_in_a_fresh_sandbox_not_skipped(ctx, 
         honest_parts_answer(SandboxStudent(box))
     finally:
         box.close()
+
+
+def test_the_allow_list_never_names_a_hidden_folder_or_one_above_it(place, tmp_path):
+    course = str(tmp_path / "course")
+    paths = isolation.readable_paths(place)
+    assert "/usr" in paths and "/etc" in paths and sys.prefix in paths
+    for hidden in place.hide:
+        for allowed in paths:
+            assert not isolation._inside(os.path.realpath(allowed), os.path.realpath(hidden)) or \
+                any(isolation._inside(os.path.realpath(allowed), os.path.realpath(k)) for k in place.keep), allowed
+            if allowed not in isolation.SYSTEM_READ_ONLY:
+                assert not isolation._inside(os.path.realpath(hidden), os.path.realpath(allowed)), allowed
+    assert str(REPO) not in paths and course not in paths

@@ -194,7 +194,10 @@ def readable_paths(policy: Policy) -> list[str]:
             return False
         return not any(_inside(real, h) for h in hidden) or any(_inside(real, k) for k in kept)
 
-    return [p for p in SYSTEM_READ_ONLY + sorted(python) if allowed(p)]
+    # with a mount namespace, a hidden path under a system folder (a clone in /usr/local/src) is covered
+    # by its empty tmpfs already; without one, the whole system folder would reveal it
+    system = [p for p in SYSTEM_READ_ONLY if policy.layers.namespaces or allowed(p)]
+    return system + [p for p in sorted(python) if allowed(p)]
 
 
 def enter(policy: Policy, close_in_keeper: list[int]) -> str:
