@@ -45,7 +45,7 @@ class Graded:
     """One submission graded under several seeds: ``scores[seed][part]`` and the seconds it cost."""
     scores: dict[int, dict[str, float]]
     failures: dict[int, dict[str, list[str]]]
-    compute: float  # the child's cells and calls plus the check bodies, summed over seeds
+    compute: float  # the child's cells plus the check bodies (student calls included), summed over seeds
     cell_errors: dict[int, str]
 
 
