@@ -147,3 +147,16 @@ def test_a_worker_killed_mid_batch_changes_no_grade(cluster, local_grades, tmp_p
 def _graders(cluster):
     with Client(cluster.address, set_as_default=False) as client:
         return DaskRunner._graders(client)
+
+
+def test_a_job_crosses_the_wire_whole():
+    """Every field of a job survives the JSON a Dask task carries (the locked cells included: without
+    them a worker would skip an instructor's cell that died instead of retrying it)."""
+    import dataclasses
+
+    from grader.engine.cluster import job_from_text, job_to_text
+    from grader.engine.worker import Job
+
+    job = Job("alice/divergence", "divergence", [(0, "import torch"), (3, "x = 1")], [("lars_step", 4.0)], 7,
+              locked=(0,))
+    assert dataclasses.asdict(job_from_text(job_to_text(job))) == dataclasses.asdict(job)

@@ -52,13 +52,13 @@ def code_version() -> str:
 # -- plain data both ways -------------------------------------------------------------------------
 def job_to_text(job: Job) -> str:
     return json.dumps({"key": job.key, "assignment": job.assignment, "cells": [list(c) for c in job.cells],
-                       "parts": [list(p) for p in job.parts], "seed": job.seed})
+                       "parts": [list(p) for p in job.parts], "seed": job.seed, "locked": list(job.locked)})
 
 
 def job_from_text(text: str) -> Job:
     d = json.loads(text)
     return Job(str(d["key"]), str(d["assignment"]), [(int(i), str(s)) for i, s in d["cells"]],
-               [(str(p), float(w)) for p, w in d["parts"]], int(d["seed"]))
+               [(str(p), float(w)) for p, w in d["parts"]], int(d["seed"]), tuple(int(i) for i in d["locked"]))
 
 
 def graded_to_text(graded: Graded, span: tuple[float, float], worker: str) -> str:
