@@ -166,9 +166,7 @@ def pid_namespace_members(init_ns: str) -> list[int]:
 
 
 def sandbox_pid_namespace(box) -> str:
-    with open(f"/proc/{box.proc.pid}/task/{box.proc.pid}/children") as f:
-        init = int(f.read().split()[0])
-    return os.readlink(f"/proc/{init}/ns/pid")
+    return os.readlink(f"/proc/{box.init_pid()}/ns/pid")
 
 
 def test_a_daemon_left_behind_dies_with_the_sandbox(ctx, place):
@@ -356,9 +354,7 @@ def test_a_loopback_listener_on_the_host_hears_nothing(ctx, place):
 def test_no_signal_or_ptrace_reaches_the_grader_or_another_sandbox(ctx, place, tmp_path):
     other = Sandbox(ctx, [(0, "import time\nX = 1")], place)
     other.start()
-    with open(f"/proc/{other.proc.pid}/task/{other.proc.pid}/children") as f:
-        other_init = int(f.read().split()[0])
-    targets = [os.getpid(), other.proc.pid, other_init, zygote_pid()]
+    targets = [os.getpid(), other.proc.pid, other.init_pid(), zygote_pid()]
     hostile = ("import os, signal, ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nHIT = []\n"
                f"for pid in {targets!r}:\n"
                "    try:\n        os.kill(pid, signal.SIGKILL); HIT.append(('kill', pid))\n    except OSError:\n        pass\n"

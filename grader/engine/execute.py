@@ -174,12 +174,15 @@ class Sandbox:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive() and self.sock is not None
 
+    def init_pid(self) -> int:
+        """The host pid of the sandbox's init, the student's process (the keeper's only child)."""
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+            return int(f.read().split()[0])
+
     def note_peak(self) -> None:
-        """The init's peak memory (the keeper's child: found through the keeper's /proc entry)."""
+        """The init's peak memory."""
         try:
-            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
-                init = int(f.read().split()[0])
-            with open(f"/proc/{init}/status") as f:
+            with open(f"/proc/{self.init_pid()}/status") as f:
                 hwm = next(l for l in f if l.startswith("VmHWM:"))
             self.peak_rss = max(self.peak_rss, int(hwm.split()[1]) * 1024)
         except (OSError, StopIteration, ValueError, AttributeError, IndexError):
