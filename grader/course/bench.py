@@ -23,7 +23,6 @@ import nbformat
 from grader.layout import ASSIGNMENTS, EXERCISES, release_notebook, source_notebook
 from grader.engine.notebook import load_notebook
 from grader.course.demo import _answers, copy_public_files, solved
-from grader.engine import nbgrader_tuning
 from grader.engine.pipeline import grade_course
 from grader.engine.report import load_markers
 from grader.engine.gradebook import Gradebook, db_url_for, ensure_gradebook, nbgrader_api
@@ -199,7 +198,6 @@ def main(argv=None) -> int:
     parser.add_argument("--sample-dask-1", type=int, default=100, help="--scale: notebooks for the 1-worker cluster")
     parser.add_argument("--nbgrader-sample", type=int, default=10, help="--scale: notebooks nbgrader grades")
     args = parser.parse_args(argv)
-    nbgrader_tuning.install()  # before the first gradebook: nbgrader finds the venv's `alembic` through it
     if args.scale:
         return scale(args)
     root = Path(tempfile.mkdtemp(prefix="numstab-bench-"))
