@@ -15,3 +15,7 @@ c.ClearSolutions.text_stub = "在这里写下你的回答。"
 c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
+# formgrader and the feedback render student markup: nbconvert's sanitize_html with nh3 as its filter
+# (grader/engine/markup.py), for any notebook that reaches them uncleaned (one graded before the cleaning).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"clean_html": "grader.engine.markup.clean_html"}

@@ -35,6 +35,12 @@ def cmd_grade(args) -> int:
     from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
                                write_instructor_report)
     from grader.engine.gradebook import db_url_for
+    from grader.engine.escape import for_terminal
+    from rich.text import Text
+
+    def say(line: str, style: str | None = None) -> None:  # a line that may hold a student's bytes
+        console.print(for_terminal(line, one_line=True), markup=False, emoji=False, highlight=False, style=style,
+                      soft_wrap=True)
 
     console = Console()
     progress = RichProgress(console)
@@ -46,7 +52,7 @@ def cmd_grade(args) -> int:
         try:
             collect_archive(Path(args.course), assignment, Path(archive), args.zip_regexp)
         except Exception as exc:  # a bad archive stops nothing already graded; it is reported
-            console.print(f"[red]{archive}: could not collect ({type(exc).__name__}: {exc})[/red]")
+            say(f"{archive}: could not collect ({type(exc).__name__}: {exc})", style="red")
             return 2
     try:
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
@@ -54,7 +60,7 @@ def cmd_grade(args) -> int:
                                progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None)
     except (EngineError, ClusterError) as exc:
         progress.stop()
-        console.print(f"[red]grade: {exc}[/red]", soft_wrap=True)
+        say(f"grade: {exc}", style="red")
         return 2
     progress.stop()
     course = summary.course
@@ -73,14 +79,15 @@ def cmd_grade(args) -> int:
     for a in assignments:
         table.add_column(a, justify="right")
     for student in sorted({s for a in grid.values() for s in a}):
-        table.add_row(student, *[f"{grid[a][student][0]:g}/{grid[a][student][1]:g}" if student in grid[a] else "-"
-                                 for a in assignments])
+        table.add_row(Text(for_terminal(student, one_line=True)),
+                      *[f"{grid[a][student][0]:g}/{grid[a][student][1]:g}" if student in grid[a] else "-"
+                        for a in assignments])
     console.print(table)
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
     for line in summary.skipped + problems + summary.engine_failures + summary.refused:
-        console.print("  " + line, markup=False, style="yellow")
+        say("  " + line, style="yellow")
     console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
     return 1 if summary.engine_failures else 0
 

@@ -18,6 +18,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.engine.gradebook import Gradebook
+from grader.engine.markup import clean_notebook
 
 from grader.engine.notebook import is_autograded_test, nbgrader_meta
 from grader.engine.collect import Submission
@@ -135,14 +136,16 @@ def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded:
             for grade in notebook.grades:
                 grade.auto_score, grade.needs_manual_grade = 0, False
             gb.db.commit()
+    cleaned = []  # what clean_notebook removed, one line per cell
     if clean.nb is not None and graded is not None:
         nb = clean.nb
         fill_outputs(nb, {int(k): v for k, v in graded.runs.items()}, graded.parts)
         resources = nbgrader_resources(sub, db_url)
         for step in (SaveAutoGradesAtOnce(config=config), AssignLatePenalties(config=config)):
             nb, resources = step.preprocess(nb, resources)
+        cleaned = clean_notebook(nb)  # graded as handed in; shown to the instructor only once made safe
         _atomic_write(out / f"{sub.assignment}.ipynb", nbformat.writes(nb))
-    marker = {"fingerprint": fingerprint, "problems": sub.problems + clean.problems,
+    marker = {"fingerprint": fingerprint, "problems": sub.problems + clean.problems + cleaned,
               "parts": graded.parts if graded else {}, "runs": graded.runs if graded else {},
               "level": graded.level if graded else None}
     _atomic_write(out / MARKER, json.dumps(marker, ensure_ascii=False, indent=1))

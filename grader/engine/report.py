@@ -17,6 +17,7 @@ from grader.engine.gradebook import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
 
 from grader.layout import ASSIGNMENTS
+from grader.engine.escape import for_html
 from grader.engine.record import MARKER
 from grader.engine.gradebook import nbgrader_api
 from grader.engine.sections import Check, instructor_book_url
@@ -151,7 +152,7 @@ def _section_link(section: str | None) -> str:
 
 def _sections_html(rows: list[SectionSummary]) -> str:
     """Which parts of the chapter the class did not get: failed checks per section, worst first."""
-    e = html.escape
+    e = for_html  # anything may hold a student's bytes
     body = "".join(
         f"<tr><td>{_section_link(r.section)}</td><td>{r.failed}/{r.ran}</td><td>{100 * r.rate:.0f}%</td>"
         f"<td>{len(r.struggling)}/{len(r.students)}</td><td>{e(', '.join(sorted(r.parts)))}</td></tr>" for r in rows)
@@ -170,7 +171,7 @@ def _groups(pairs: list[Pair]) -> list[list[str]]:
 
 
 def _similarity_html(course: Path, pairs: list[Pair]) -> str:
-    e = html.escape
+    e = for_html  # anything may hold a student's bytes
     head = (f"<h3>Similar solution code</h3><p>copydetect (winnowing) on the solution cells, the release's starter "
             f"code excluded; flagged when at least {100 * THRESHOLD:.0f}% of one side is found in the other.</p>")
     if not pairs:
@@ -187,7 +188,7 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     markers = load_markers(course)
     table = scores(db_url)
     rates = failure_rates(markers)
-    e = html.escape
+    e = for_html  # anything may hold a student's bytes
     parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; graded on <b>{e(summary.where)}</b>; "
              f"seed {summary.seed}; graded {len(summary.graded)}, unchanged "
              f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>",

@@ -7,12 +7,13 @@ pair gets a side-by-side page with the shared code highlighted.
 """
 from __future__ import annotations
 
-import html
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.engine.escape import for_html
+from grader.engine.markup import clean_highlighted_code
 from grader.layout import ASSIGNMENTS, release_notebook
 
 # A pair is flagged when this share of either side's fingerprinted code is found in the other.  The
@@ -64,7 +65,7 @@ def _starter(course: Path, assignment: str) -> Path:
 
 
 def _side_by_side(pair: Pair, left: str, right: str) -> str:
-    e = html.escape
+    e, left, right = for_html, clean_highlighted_code(left), clean_highlighted_code(right)
     return ("<!doctype html><meta charset=utf-8>"
             f"<title>{e(pair.assignment)}: {e(pair.first)} / {e(pair.second)}</title>"
             "<style>body{font-family:sans-serif;margin:1em}.cols{display:flex;gap:1em}"
