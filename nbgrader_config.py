@@ -15,7 +15,9 @@ c.ClearSolutions.text_stub = "在这里写下你的回答。"
 c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
-# formgrader and the feedback render student markup: nbconvert's sanitize_html with nh3 as its filter
-# (grader/engine/markup.py), for any notebook that reaches them uncleaned (one graded before the cleaning).
+# formgrader and the feedback render student markup: nbconvert's sanitize_html with nh3 as its filter, and
+# markdown cells (which nbgrader's templates never sanitize) through nh3 too (grader/engine/markup.py), for
+# any notebook that reaches them uncleaned, such as one graded before the cleaning.
 c.HTMLExporter.sanitize_html = True
-c.HTMLExporter.filters = {"clean_html": "grader.engine.markup.clean_html"}
+c.HTMLExporter.filters = {"clean_html": "grader.engine.markup.clean_html",
+                          "markdown2html": "grader.engine.markup.markdown2html"}

@@ -4,7 +4,9 @@ nbconvert renders a notebook's markdown cells and HTML outputs as they are: a wr
 ``<img onerror>`` runs script in formgrader, in the instructor's own Jupyter origin.  nbconvert's
 ``HTMLExporter.sanitize_html`` option runs its ``clean_html`` filter (bleach, with a list of a dozen
 tags) on them, which escapes ``<p>``, headings and tables, so every written answer would show as tag
-soup; nbgrader_config.py turns the option on with :func:`clean_html` below as that filter.  And the
+soup; and nbgrader's formgrade and feedback templates render markdown cells without it anyway.
+nbgrader_config.py turns the option on with :func:`clean_html` below as that filter, and puts
+:func:`markdown2html` (nbconvert's, then nh3) in place of nbconvert's markdown filter.  And the
 autograded notebook itself is cleaned before it is written (:func:`clean_notebook`), so that it is
 safe in whatever opens it:
 
@@ -26,6 +28,7 @@ import re
 from html.parser import HTMLParser
 
 import nh3
+from jinja2 import pass_context
 from pygments.token import STANDARD_TYPES
 
 # what nbconvert's markdown renderer and pygments produce, beyond nh3's defaults
@@ -133,6 +136,15 @@ def render_markdown(source: str, attachments: dict | None = None) -> str:
 
     renderer = IPythonRenderer(escape=False, attachments=attachments or {}, embed_images=False, path="")
     return MarkdownWithMath(renderer=renderer).render(source)
+
+
+@pass_context
+def markdown2html(context, source: str) -> str:
+    """nbconvert's ``markdown2html`` filter, cleaned: nbgrader's formgrade and feedback templates render
+    markdown cells with it and never with ``clean_html`` (nbgrader_config.py installs this one)."""
+    cell = context.get("cell", {}) or {}
+    attachments = cell.get("attachments") if isinstance(cell.get("attachments"), dict) else {}
+    return clean_html(render_markdown(source, attachments))
 
 
 def as_html_block(cleaned: str) -> str:
