@@ -15,9 +15,11 @@ c.ClearSolutions.text_stub = "在这里写下你的回答。"
 c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
-# formgrader and the feedback render student markup: nbconvert's sanitize_html with nh3 as its filter, and
-# markdown cells (which nbgrader's templates never sanitize) through nh3 too (grader/engine/markup.py), for
+# formgrader and the feedback render student markup: nbconvert's sanitize_html with nh3 as its filter,
+# markdown cells (which nbgrader's templates never sanitize) through nh3 too, and image sizes only when
+# they are numbers (the templates write them unquoted) (grader/engine/markup.py), for
 # any notebook that reaches them uncleaned, such as one graded before the cleaning.
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"clean_html": "grader.engine.markup.clean_html",
-                          "markdown2html": "grader.engine.markup.markdown2html"}
+                          "markdown2html": "grader.engine.markup.markdown2html",
+                          "get_metadata": "grader.engine.markup.get_metadata"}

@@ -43,7 +43,7 @@ def markdown_payloads() -> dict[str, str]:
         "autofocus": f'<input autofocus onfocus="{js("autofocus")}">',
         "form_action": f'<form action="javascript:{js("form_action")}"><button>go</button></form>',
         "object": f'<object data="javascript:{js("object")}"></object>',
-        "mxss": f'<math><mtext><table><mglyph><style><img src=x onerror="{js("mxss")}">',
+        "mxss": f'<math><mtext><table><mglyph><style><img src=x onerror="{js("mxss")}"></style></mglyph></table></mtext></math>',
         "meta_refresh": f'<meta http-equiv="refresh" content="0;url=javascript:{js("meta_refresh")}">',
     }
 

@@ -11,6 +11,7 @@ saved as ``_build/screenshot.png`` (first screen) and
 from __future__ import annotations
 
 import base64
+import json
 import re
 import sys
 import time
@@ -390,3 +391,153 @@ def test_pdf_formulas_are_typeset_glyphs(pdf):
     mathjax_fonts = {f.get_object().get("/Subtype") for page in pdf["reader"].pages
                      for f in (page.get("/Resources", {}).get("/Font") or {}).values()}
     assert "/Type3" in mathjax_fonts  # MathJax's web fonts, drawn as glyphs
+
+
+# -- student markup in the instructor's pages (grader/engine/markup.py) ----------------
+
+HONEST_MARK = "每层把梯度缩小"  # tests/hostile_markup.py's honest written answer
+
+ACT_AND_LOOK = """
+(async (scope, mark) => {
+  const settle = () => new Promise(r => setTimeout(r, 800));
+  await settle();
+  // what an instructor does on the page: follow the links that stay on it, open and close every
+  // <details>, focus every field, hover everything
+  for (const a of document.querySelectorAll('a[href]')) {
+    if (!['http:', 'https:', 'file:'].includes(a.protocol) || a.getAttribute('href').startsWith('#')) a.click();
+  }
+  for (const d of document.querySelectorAll('details')) { d.open = !d.open; d.open = !d.open; }
+  for (const el of document.querySelectorAll('input, textarea, select, button')) el.focus();
+  for (const el of document.querySelectorAll('*')) el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  await settle();
+  const area = document.querySelector(scope) || document.body;
+  const all = [area, ...area.querySelectorAll('*')];
+  const urlAttrs = ['href', 'src', 'action', 'formaction', 'data', 'srcdoc'];
+  return {
+    pwned: window.__pwned || [],
+    title: document.title,
+    handlers: all.flatMap(el => Array.from(el.attributes).filter(a => a.name.startsWith('on'))
+                                       .map(a => el.tagName + ' ' + a.name)),
+    urls: all.flatMap(el => urlAttrs.map(n => el.getAttribute(n)).filter(v => v !== null &&
+                      /^(javascript|vbscript|data:text)/i.test(v.replace(/[\\x00-\\x20]/g, '')))),
+    frames: area.querySelectorAll('iframe, object, embed, base, meta[http-equiv]').length,
+    scripts: area.querySelectorAll('script').length,
+    honest: area.innerText.includes(mark),
+    math: area.innerText.includes('$a < b$') || area.querySelectorAll('mjx-container, .MathJax').length > 0,
+  };
+})
+"""
+
+
+def _formgrade(notebook: Path, out: Path, config) -> Path:
+    """The page formgrader serves for a submission: nbconvert's HTMLExporter with nbgrader's formgrade
+    template and the course configuration (formgrader.py's build_extra_config, handlers.SubmissionHandler)."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = {"assignment_id": "eigen_bounds", "notebook_id": "eigen_bounds", "submission_id": "s1", "index": 0,
+                 "total": 1, "base_url": "", "student": "mallory", "last_name": None, "first_name": None,
+                 "notebook_path": "/autograded/mallory/eigen_bounds/eigen_bounds.ipynb"}
+    html, _ = HTMLExporter(config=config).from_filename(str(notebook), resources=resources)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_course(tmp_path_factory):
+    """mallory's attacking notebook graded with two honest students by the real engine; then nbgrader's
+    feedback, the report, and formgrade pages of the autograded notebooks (and, to show the detector
+    works and what the render-time layer alone does, of mallory's notebook as she handed it in)."""
+    from traitlets.config import Config
+
+    import hostile_markup as hm
+    from grader.engine.gradebook import db_url_for, repo_config
+    from grader.engine.pipeline import grade_course
+    from grader.engine.report import export_csv, generate_feedback, write_instructor_report
+
+    course = hm.build_class(tmp_path_factory.mktemp("hostile-markup"))
+    summary = grade_course(course, demo=True, workers=2, seed=5)
+    assert not summary.engine_failures
+    export_csv(course, db_url_for(course))
+    assert generate_feedback(course, summary.graded) == []
+    write_instructor_report(course, db_url_for(course), summary)
+    a = hm.ASSIGNMENT
+    for student in ("mallory", "alice"):
+        _formgrade(course / "autograded" / student / a / f"{a}.ipynb", course / "pages" / f"formgrade-{student}.html",
+                   repo_config())
+    handed_in = course / "submitted" / "mallory" / a / f"{a}.ipynb"
+    _formgrade(handed_in, course / "pages" / "formgrade-handed-in.html", repo_config())
+    _formgrade(handed_in, course / "pages" / "formgrade-unsafe.html", Config())  # nbgrader's defaults
+    with served(course) as url:
+        yield course, url
+
+
+def _visit(browser, url: str, scope: str = "body") -> dict:
+    browser.goto(url)
+    browser.call("Network.enable")
+    try:
+        seen = browser.evaluate(f"{ACT_AND_LOOK}({json.dumps(scope)}, {json.dumps(HONEST_MARK)})")
+    finally:
+        browser.call("Network.disable")
+    seen["requests"] = [e["params"]["request"]["url"] for e in browser.events
+                        if e.get("method") == "Network.requestWillBeSent" and "pwned" in e["params"]["request"]["url"]]
+    return seen
+
+
+def _assert_nothing_ran(seen: dict, honest: bool = True):
+    assert seen["pwned"] == [] and seen["requests"] == [], seen
+    assert not seen["title"].startswith("PWNED"), seen["title"]
+    assert seen["handlers"] == [] and seen["urls"] == [], seen
+    assert seen["frames"] == 0 and seen["scripts"] == 0, seen
+    if honest:
+        assert seen["honest"] and seen["math"], "the honest part of the answer is gone"
+
+
+PAGES = {"feedback": ("feedback/mallory/eigen_bounds/eigen_bounds.html", "body"),
+         "formgrade": ("pages/formgrade-mallory.html", "#notebook-container"),
+         "formgrade-handed-in": ("pages/formgrade-handed-in.html", "#notebook-container")}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_no_student_script_runs_in_the_instructors_pages(browser, hostile_course, page):
+    _, url = hostile_course
+    path, scope = PAGES[page]
+    _assert_nothing_ran(_visit(browser, f"{url}/{path}", scope))
+
+
+def test_no_student_script_runs_in_the_report_and_the_side_by_side_page(browser, hostile_course):
+    course, url = hostile_course
+    report = _visit(browser, f"{url}/report.html")
+    _assert_nothing_ran(report, honest=False)
+    assert "<img src=x onerror=" in browser.evaluate("document.body.innerText")  # the file name, as text
+    pages = sorted((course / "similarity" / "eigen_bounds").glob("*--mallory.html"))
+    assert pages, "mallory's copy of the reference answer was not flagged"
+    for page in pages:
+        _assert_nothing_ran(_visit(browser, f"{url}/{page.relative_to(course).as_posix()}"), honest=False)
+        assert "# </pre><img src=x onerror=" in browser.evaluate("document.body.innerText")
+
+
+def test_an_honest_answer_renders_as_written(browser, hostile_course):
+    _, url = hostile_course
+    seen = _visit(browser, f"{url}/pages/formgrade-alice.html", "#notebook-container")
+    _assert_nothing_ran(seen)
+    items = browser.evaluate("Array.from(document.querySelectorAll('#notebook-container li'))"
+                             ".map(li => li.textContent.trim())")
+    assert "第一点: 方差" in items and "第二点: 初始化" in items
+
+
+def test_the_payloads_do_run_where_nothing_is_sanitized(browser, hostile_course):
+    """The same notebook through nbgrader's formgrade template with nbconvert's defaults: the detector sees
+    the payloads run (so its silence above means something)."""
+    course, url = hostile_course
+    seen = _visit(browser, f"{url}/pages/formgrade-unsafe.html", "#notebook-container")
+    fired = set(seen["pwned"])
+    assert {"script", "img_onerror", "details_ontoggle", "iframe_srcdoc", "svg_onload", "md_link", "html_link",
+            "tab_link", "autolink", "autofocus", "out_html", "out_md", "out_png_width"} <= fired, " ".join(sorted(fired))
+    assert seen["requests"] and seen["handlers"]
+    # the JavaScript output needs formgrader's jQuery, which this offline page lacks: it is there to run
+    unsafe = (course / "pages" / "formgrade-unsafe.html").read_text()
+    assert "var element = $(" in unsafe and "push('out_js')" in unsafe

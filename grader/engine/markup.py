@@ -6,7 +6,8 @@ nbconvert renders a notebook's markdown cells and HTML outputs as they are: a wr
 tags) on them, which escapes ``<p>``, headings and tables, so every written answer would show as tag
 soup; and nbgrader's formgrade and feedback templates render markdown cells without it anyway.
 nbgrader_config.py turns the option on with :func:`clean_html` below as that filter, and puts
-:func:`markdown2html` (nbconvert's, then nh3) in place of nbconvert's markdown filter.  And the
+:func:`markdown2html` (nbconvert's, then nh3) in place of nbconvert's markdown filter, and
+:func:`get_metadata` in place of the one that lets an image's size inject attributes.  And the
 autograded notebook itself is cleaned before it is written (:func:`clean_notebook`), so that it is
 safe in whatever opens it:
 
@@ -145,6 +146,17 @@ def markdown2html(context, source: str) -> str:
     cell = context.get("cell", {}) or {}
     attachments = cell.get("attachments") if isinstance(cell.get("attachments"), dict) else {}
     return clean_html(render_markdown(source, attachments))
+
+
+def get_metadata(output, key, mimetype=None):
+    """nbconvert's ``get_metadata`` filter, where the templates put an image's width and height into
+    unquoted attributes (``width=1 onerror=...``): a size only when it is a number."""
+    from nbconvert.filters import get_metadata as nbconvert_get_metadata
+
+    value = nbconvert_get_metadata(output, key, mimetype)
+    if key in ("width", "height"):
+        return value if type(value) in (int, float) or (isinstance(value, str) and value.isdigit()) else None
+    return value
 
 
 def as_html_block(cleaned: str) -> str:
