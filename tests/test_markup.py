@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from grader.engine.escape import for_html, for_terminal
 from grader.engine.gradebook import Gradebook, db_url_for
@@ -44,6 +44,7 @@ def test_for_html_escapes_markup_and_controls():
     assert for_html("a & b\u202e") == "a &amp; b\\u202e"
 
 
+@settings(database=None)  # writes nothing into the checkout
 @given(st.text())
 def test_nothing_a_terminal_obeys_survives(text):
     out = for_terminal(text, one_line=True)
