@@ -114,6 +114,26 @@ def test_the_notebook_is_cleaned_cell_by_cell():
     nbformat.validate(nb)
 
 
+def test_markup_too_deep_to_parse_in_time_is_shown_as_text():
+    """html5ever takes 36 s on 100,000 nested <div>s (quadratic): past the limits, markup is never parsed."""
+    import time
+
+    from grader.engine import markup
+
+    started = time.monotonic()
+    for deep, why in (("<div>" * 100_000, "characters is over its limit"), ("<div>" * 30_000, "over 5000 tags")):
+        cleaned, what = clean_markdown(deep + "<img src=x onerror=a()>")
+        assert len(what) == 1 and what[0].startswith("shown as text (") and why in what[0], what
+        assert cleaned.startswith("<div><pre>&lt;div&gt;") and cleaned.count("<") == 4
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<div>" * (markup.MAX_PIECE_TAGS - 1))
+                                         for _ in range(200)])
+    notes = clean_notebook(nb)
+    assert "over the notebook's limit" in notes[-1] and len(notes) == 200
+    for cell in nb.cells:
+        _assert_inert(render_markdown(cell.source))
+    assert time.monotonic() - started < 20  # about 2 s here; unbounded before the limits
+
+
 def test_html_outputs_lose_script_and_keep_content():
     assert clean_html('<table><tr><td style="x" onclick="a()">1</td></tr></table><script>a()</script>') == \
         "<table><tbody><tr><td>1</td></tr></tbody></table>"

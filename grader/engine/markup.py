@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import re
 from html.parser import HTMLParser
 
@@ -43,6 +44,12 @@ _CLASSES = {"a": {"anchor-link"}, "div": {"highlight", "hl-ipython3", "hl-python
 _SCHEMES = {"http", "https", "mailto", "data"}
 _LANGUAGE = re.compile(r"^language-[A-Za-z0-9_+-]{1,40}$")  # a fenced block's class, when pygments has no lexer
 _RASTER = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
+# html5ever's cleaning grows with the square of the nesting depth (100,000 nested <div>s: 36 s here,
+# 5,000: 0.03 s) and mistune's rendering with the length, and a notebook may hold 20 MiB: markup past
+# these sizes is shown as text, never parsed.
+MAX_PIECE_TAGS = 5_000          # '<' in one cell's rendering or one output
+MAX_PIECE_CHARS = 200_000       # one markdown source
+MAX_NOTEBOOK_CHARS = 1_000_000  # all the markdown of one notebook
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 # nbformat output keys shown as they are (text, or base64 checked below); html and markdown are cleaned
 _PLAIN = {"text/plain", "text/latex", "application/json"}
@@ -61,9 +68,18 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
     return value
 
 
+def _as_text(text: str) -> str:
+    cut = text[:MAX_PIECE_CHARS]
+    more = f"\n… ({len(text) - len(cut)} more characters)" if len(cut) < len(text) else ""
+    return f"<pre>{html.escape(cut + more)}</pre>"
+
+
 def clean_html(markup) -> str:
-    """nh3 with the allow-list above; also nbconvert's ``clean_html`` filter (see nbgrader_config.py)."""
+    """nh3 with the allow-list above; also nbconvert's ``clean_html`` filter (see nbgrader_config.py).
+    Markup with more tags than MAX_PIECE_TAGS is shown as text, unparsed."""
     markup = markup.decode() if isinstance(markup, bytes) else str(markup)
+    if markup.count("<") > MAX_PIECE_TAGS:
+        return _as_text(markup)
     return nh3.clean(markup, attributes=_ATTRIBUTES, allowed_classes=_CLASSES, url_schemes=_SCHEMES,
                      attribute_filter=_filter, link_rel=None, strip_comments=True)
 
@@ -166,9 +182,18 @@ def as_html_block(cleaned: str) -> str:
     return "<div>" + cleaned.strip().replace("\r", "").replace("\n", "&#10;") + "</div>"
 
 
-def clean_markdown(source: str, attachments: dict | None = None) -> tuple[str, list[str]]:
-    """(source to store, what was removed).  Unchanged when nh3 finds nothing to remove in its rendering."""
+def clean_markdown(source: str, attachments: dict | None = None, budget: list[int] | None = None
+                   ) -> tuple[str, list[str]]:
+    """(source to store, what was removed).  Unchanged when nh3 finds nothing to remove in its rendering.
+    ``budget``: characters of markdown the notebook may still have rendered (one-item list, decremented)."""
+    budget = budget if budget is not None else [MAX_NOTEBOOK_CHARS]
+    if len(source) > min(MAX_PIECE_CHARS, budget[0]):
+        limit = "its" if len(source) > MAX_PIECE_CHARS else "the notebook's"
+        return as_html_block(_as_text(source)), [f"shown as text ({len(source)} characters is over {limit} limit)"]
+    budget[0] -= len(source)
     rendered = render_markdown(source, attachments)
+    if rendered.count("<") > MAX_PIECE_TAGS:
+        return as_html_block(_as_text(source)), [f"shown as text (over {MAX_PIECE_TAGS} tags)"]
     cleaned = clean_html(rendered)
     what = removed(rendered, cleaned)
     return (source, []) if not what else (as_html_block(cleaned), what)
@@ -186,7 +211,7 @@ def _is_base64(value: str) -> bool:
     return True
 
 
-def clean_output(output) -> list[str]:
+def clean_output(output, budget: list[int] | None = None) -> list[str]:
     """Clean one output in place; returns what was removed (mime types, markup)."""
     notes = []
     kind = output.get("output_type")
@@ -214,9 +239,10 @@ def clean_output(output) -> list[str]:
                 else data[mime]
         elif mime == "text/html":
             kept[mime] = clean_html(value)
-            notes += removed(value, kept[mime])
+            notes += removed(value, kept[mime]) if value.count("<") <= MAX_PIECE_TAGS else \
+                [f"{mime} shown as text (over {MAX_PIECE_TAGS} tags)"]
         elif mime == "text/markdown":
-            kept[mime], what = clean_markdown(value)
+            kept[mime], what = clean_markdown(value, budget=budget)
             notes += what
         else:
             notes.append(f"{mime} output")
@@ -245,13 +271,16 @@ def _clean_metadata(cell) -> None:
 def clean_notebook(nb) -> list[str]:
     """Make a notebook safe to render for the instructor, in place.  Returns one note per cell that
     had something removed ("cell 7: <script>, onerror= on <img>"), for the submission's problem lines."""
-    notes = []
+    notes, budget = [], [MAX_NOTEBOOK_CHARS]
     meta = nb.get("metadata")
     if isinstance(meta, dict):
         for key in [k for k in meta if k not in ("kernelspec", "language_info")]:
             del meta[key]  # widget state (rendered by a widget manager), title, anything else
-    for index, cell in enumerate(nb.get("cells", [])):
+    cells = nb.get("cells")
+    for index, cell in enumerate(cells if isinstance(cells, list) else []):
         what = []
+        if not isinstance(cell, dict):
+            continue
         _clean_metadata(cell)
         source = _text(cell.get("source", ""))
         if cell.get("cell_type") == "markdown":
@@ -261,16 +290,19 @@ def clean_notebook(nb) -> list[str]:
                 if isinstance(attachments, dict) else {}
             if "attachments" in cell:
                 cell["attachments"] = attachments
-            cell["source"], what = clean_markdown(source, attachments)
+            cell["source"], what = clean_markdown(source, attachments, budget)
         elif cell.get("cell_type") == "raw":
             cell["source"] = clean_html(source)
-            what = removed(source, cell["source"])
+            what = removed(source, cell["source"]) if source.count("<") <= MAX_PIECE_TAGS else \
+                [f"shown as text (over {MAX_PIECE_TAGS} tags)"]
         elif cell.get("cell_type") == "code":
             cell["source"] = source
             if not (cell.get("execution_count") is None or type(cell.get("execution_count")) is int):
                 cell["execution_count"] = None
-            for output in cell.get("outputs", []):
-                what += clean_output(output)
+            outputs = cell.get("outputs")
+            cell["outputs"] = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+            for output in cell["outputs"]:
+                what += clean_output(output, budget)
         if what:
             notes.append(f"cell {index}: removed from what the instructor's pages show: "
                          f"{', '.join(dict.fromkeys(what))[:300]}")
