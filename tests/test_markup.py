@@ -90,6 +90,34 @@ def _assert_inert(html: str, name: str = "", ours=frozenset()):
                 assert not url.startswith(("javascript:", "vbscript:", "data:text")), (name, attrs)
 
 
+MARKUPISH = st.lists(st.sampled_from(list("<>/=\"' \n$*[]()!&#;:`-") + ["script", "img", "a", "href", "src", "x",
+                                                                         "onerror", "javascript", "svg"]),
+                     max_size=40).map("".join)
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(MARKUPISH)
+def test_whatever_markdown_a_student_writes_renders_inert(source):
+    cleaned, what = clean_markdown(source)
+    _assert_inert(render_markdown(cleaned), source)
+    assert clean_markdown(cleaned)[0] == cleaned
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=10)
+CELL = st.fixed_dictionaries({"cell_type": st.sampled_from(["markdown", "raw", "code", "x"])},
+                             optional={"source": JSON, "metadata": JSON, "outputs": JSON, "attachments": JSON,
+                                       "execution_count": JSON})
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({"cells": st.lists(CELL | JSON, max_size=4)}, optional={"metadata": JSON}))
+def test_a_notebook_of_any_shape_is_cleaned_without_an_exception(nb):
+    notes = clean_notebook(nb)
+    assert all(isinstance(n, str) for n in notes)
+
+
 def test_the_notebook_is_cleaned_cell_by_cell():
     nb = nbformat.from_dict(hm.hostile_notebook())
     nb.cells.append(nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {
