@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import sys
 import time
 import urllib.parse
@@ -471,6 +472,16 @@ def hostile_course(tmp_path_factory):
     handed_in = course / "submitted" / "mallory" / a / f"{a}.ipynb"
     _formgrade(handed_in, course / "pages" / "formgrade-handed-in.html", repo_config())
     _formgrade(handed_in, course / "pages" / "formgrade-unsafe.html", Config())  # nbgrader's defaults
+    # nbgrader's feedback of the notebook as handed in: what the course configuration alone does
+    autograded = course / "autograded" / "mallory" / a / f"{a}.ipynb"
+    cleaned = autograded.read_bytes()
+    feedback = course / "feedback" / "mallory" / a / f"{a}.html"
+    kept = feedback.read_bytes()
+    shutil.copyfile(handed_in, autograded)
+    assert generate_feedback(course, ["mallory/" + a]) == []
+    shutil.copyfile(feedback, course / "pages" / "feedback-handed-in.html")
+    autograded.write_bytes(cleaned)
+    feedback.write_bytes(kept)
     with served(course) as url:
         yield course, url
 
@@ -498,7 +509,8 @@ def _assert_nothing_ran(seen: dict, honest: bool = True):
 
 PAGES = {"feedback": ("feedback/mallory/eigen_bounds/eigen_bounds.html", "body"),
          "formgrade": ("pages/formgrade-mallory.html", "#notebook-container"),
-         "formgrade-handed-in": ("pages/formgrade-handed-in.html", "#notebook-container")}
+         "formgrade-handed-in": ("pages/formgrade-handed-in.html", "#notebook-container"),
+         "feedback-handed-in": ("pages/feedback-handed-in.html", "body")}
 
 
 @pytest.mark.parametrize("page", list(PAGES))

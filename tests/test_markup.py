@@ -159,6 +159,9 @@ def test_markup_too_deep_to_parse_in_time_is_shown_as_text():
     assert "over the notebook's limit" in notes[-1] and len(notes) == 200
     for cell in nb.cells:
         _assert_inert(render_markdown(cell.source))
+    deep = nbformat.v4.new_output("display_data", data={"text/html": "<div>" * 6000 + "<script>a()</script>"})
+    assert markup.clean_output(deep)[0].startswith("shown as text (over 5000 tags")
+    assert deep.data["text/html"].startswith("<pre>&lt;div&gt;") and deep.data["text/html"].count("<") == 2
     assert time.monotonic() - started < 20  # about 2 s here; unbounded before the limits
 
 

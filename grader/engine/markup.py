@@ -49,7 +49,7 @@ _RASTER = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$
 # these sizes is shown as text, never parsed.
 MAX_PIECE_TAGS = 5_000          # '<' in one cell's rendering or one output
 MAX_PIECE_CHARS = 200_000       # one markdown source
-MAX_NOTEBOOK_CHARS = 1_000_000  # all the markdown of one notebook
+MAX_NOTEBOOK_CHARS = 1_000_000  # all the markdown and HTML of one notebook
 SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 # nbformat output keys shown as they are (text, or base64 checked below); html and markdown are cleaned
 _PLAIN = {"text/plain", "text/latex", "application/json"}
@@ -199,6 +199,17 @@ def clean_markdown(source: str, attachments: dict | None = None, budget: list[in
     return (source, []) if not what else (as_html_block(cleaned), what)
 
 
+def _clean_piece(markup: str, budget: list[int] | None) -> tuple[str, list[str]]:
+    """An HTML output or a raw cell: (cleaned, what was removed), as text past the limits."""
+    budget = budget if budget is not None else [MAX_NOTEBOOK_CHARS]
+    if markup.count("<") > MAX_PIECE_TAGS or len(markup) > budget[0]:
+        return _as_text(markup), [f"shown as text (over {MAX_PIECE_TAGS} tags or the notebook's "
+                                  f"{MAX_NOTEBOOK_CHARS} characters of markup)"]
+    budget[0] -= len(markup)
+    cleaned = clean_html(markup)
+    return cleaned, removed(markup, cleaned)
+
+
 def _text(value) -> str:
     return "".join(map(str, value)) if isinstance(value, list) else str(value)
 
@@ -235,12 +246,10 @@ def clean_output(output, budget: list[int] | None = None) -> list[str]:
     for mime, value in data.items():
         value = _text(value)
         if mime in _PLAIN or (mime in _IMAGES and _is_base64(value)):
-            kept[mime] = value if mime != "application/json" or not isinstance(data[mime], (dict, list)) \
-                else data[mime]
+            kept[mime] = data[mime] if mime == "application/json" else value  # JSON stays JSON
         elif mime == "text/html":
-            kept[mime] = clean_html(value)
-            notes += removed(value, kept[mime]) if value.count("<") <= MAX_PIECE_TAGS else \
-                [f"{mime} shown as text (over {MAX_PIECE_TAGS} tags)"]
+            kept[mime], what = _clean_piece(value, budget)
+            notes += what
         elif mime == "text/markdown":
             kept[mime], what = clean_markdown(value, budget=budget)
             notes += what
@@ -292,9 +301,7 @@ def clean_notebook(nb) -> list[str]:
                 cell["attachments"] = attachments
             cell["source"], what = clean_markdown(source, attachments, budget)
         elif cell.get("cell_type") == "raw":
-            cell["source"] = clean_html(source)
-            what = removed(source, cell["source"]) if source.count("<") <= MAX_PIECE_TAGS else \
-                [f"shown as text (over {MAX_PIECE_TAGS} tags)"]
+            cell["source"], what = _clean_piece(source, budget)
         elif cell.get("cell_type") == "code":
             cell["source"] = source
             if not (cell.get("execution_count") is None or type(cell.get("execution_count")) is int):
