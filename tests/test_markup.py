@@ -170,6 +170,8 @@ def test_html_outputs_lose_script_and_keep_content():
         "<table><tbody><tr><td>1</td></tr></tbody></table>"
     assert clean_html('<img src="data:image/png;base64,iVBO"><a href="data:text/html,x">d</a>') == \
         '<img src="data:image/png;base64,iVBO"><a>d</a>'
+    for href in ("&#1;data:text/html,x", "da&#9;ta:text/html,x", " DATA:text/html,x", "java&#10;script:a()"):
+        assert clean_html(f'<a href="{href}">d</a><img src="{href}">') == "<a>d</a><img>", href
 
 
 def test_the_side_by_side_code_keeps_only_its_highlights():

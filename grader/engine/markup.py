@@ -63,7 +63,8 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
         return value if _LANGUAGE.match(value) else None
     if attr == "target":
         return value if value == "_blank" else None
-    if value.strip().lower().startswith("data:"):
+    bare = re.sub(r"[\x00-\x20]", "", value).lower()  # as a URL parser reads it: controls, tabs, spaces gone
+    if bare.startswith("data:"):
         return value if tag == "img" and attr == "src" and _RASTER.match(value.strip()) else None
     return value
 
