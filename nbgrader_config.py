@@ -15,3 +15,8 @@ c.ClearSolutions.text_stub = "在这里写下你的回答。"
 c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
+
+# Feedback pages typeset their math offline, with the MathJax shipped beside each page.
+from grader.engine.feedback_math import configure_feedback  # noqa: E402
+
+configure_feedback(c)
