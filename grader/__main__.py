@@ -32,8 +32,8 @@ class RichProgress:
 def cmd_grade(args) -> int:
     from grader.engine.pipeline import EngineError, grade_course
     from grader.engine.cluster import ClusterError, DaskRunner
-    from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
-                               write_instructor_report)
+    from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, totals,
+                               waiting_line, write_instructor_report)
     from grader.engine.gradebook import db_url_for
 
     console = Console()
@@ -66,16 +66,17 @@ def cmd_grade(args) -> int:
     console.print(f"isolation ({summary.where}):")
     for line in summary.layers.describe():
         console.print("  " + line, markup=False)
-    table = Table(title=f"Grades ({course.name})")
+    table = Table(title=f"Grades ({course.name})", caption="autograded points · written answers graded by hand "
+                  "(an untouched one is 0) · points still to grade by hand in formgrader")
     table.add_column("student")
-    grid = scores(db_url)
+    grid = totals(db_url)  # autograded points apart from the written answers formgrader grades
     assignments = sorted(grid)
     for a in assignments:
         table.add_column(a, justify="right")
     for student in sorted({s for a in grid.values() for s in a}):
-        table.add_row(student, *[f"{grid[a][student][0]:g}/{grid[a][student][1]:g}" if student in grid[a] else "-"
-                                 for a in assignments])
+        table.add_row(student, *[grid[a][student].label if student in grid[a] else "-" for a in assignments])
     console.print(table)
+    console.print(waiting_line(grid), markup=False)
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
