@@ -1,4 +1,5 @@
-"""Command line: ``python -m grader grade COURSE`` (the `make grade` job), ``demo``, ``check NOTEBOOK``."""
+"""Command line: ``python -m grader grade COURSE`` (the `make grade` job), ``demo``, ``check NOTEBOOK``,
+``export --to LMS COURSE``."""
 from __future__ import annotations
 
 import argparse
@@ -108,6 +109,24 @@ def cmd_check(args) -> int:
     return 0 if share == 1.0 else 1
 
 
+def cmd_export(args) -> int:
+    """Grades to the LMS: its own gradebook-import CSV, one file per assignment (grader/course/export.py)."""
+    from grader.course.export import ExportError, export_grades
+
+    columns = dict(spec.partition("=")[::2] for spec in args.column or [])
+    try:
+        done = export_grades(Path(args.course), args.to, Path(args.lms_export), Path(args.roster) if args.roster else None,
+                             args.match_on, columns, Path(args.out) if args.out else None)
+    except (ExportError, OSError) as exc:
+        print(f"export: {exc}")
+        return 2
+    for line in done.warnings:
+        print("  " + line)
+    for path in done.files:
+        print(f"{args.to}: {path}")
+    return 0 if done.files else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +154,19 @@ def main(argv=None) -> int:
     c = sub.add_parser("check", help="run a notebook and its public self-checks (what students can run)")
     c.add_argument("notebook")
     c.set_defaults(func=cmd_check)
+    x = sub.add_parser("export", help="write the LMS's gradebook-import CSV (Canvas, Moodle, Blackboard)")
+    x.add_argument("course", help="nbgrader course directory (with gradebook.db)")
+    x.add_argument("--to", required=True, choices=("canvas", "moodle", "blackboard"))
+    x.add_argument("--lms-export", required=True, metavar="CSV",
+                   help="the gradebook export you just downloaded from the LMS: its columns and students")
+    x.add_argument("--roster", metavar="CSV", help="student_id,lms_id per student (default: the gradebook's "
+                   "lms_user_id or email, else the nbgrader id)")
+    x.add_argument("--match-on", metavar="COLUMN", help="the export's column the lms_id must equal (default: Canvas "
+                   "'SIS Login ID', Moodle 'Email address', Blackboard 'Username')")
+    x.add_argument("--column", action="append", metavar="ASSIGNMENT=HEADER",
+                   help="the export's column for an assignment, where the names differ (repeatable)")
+    x.add_argument("--out", metavar="DIR", help="where the files go (default: COURSE/lms/<lms>/)")
+    x.set_defaults(func=cmd_export)
     args = parser.parse_args(argv)
     return args.func(args)
 
