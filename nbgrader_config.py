@@ -23,3 +23,8 @@ c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"clean_html": "grader.engine.markup.clean_html",
                           "markdown2html": "grader.engine.markup.markdown2html",
                           "get_metadata": "grader.engine.markup.get_metadata"}
+
+# Feedback pages typeset their math offline, with the MathJax shipped beside each page.
+from grader.engine.feedback_math import configure_feedback  # noqa: E402
+
+configure_feedback(c)

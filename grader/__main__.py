@@ -1,4 +1,5 @@
-"""Command line: ``python -m grader grade COURSE`` (the `make grade` job), ``demo``, ``check NOTEBOOK``."""
+"""Command line: ``python -m grader grade COURSE`` (the `make grade` job), ``demo``, ``check NOTEBOOK``,
+``export --to LMS COURSE``."""
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,8 @@ class RichProgress:
 def cmd_grade(args) -> int:
     from grader.engine.pipeline import EngineError, grade_course
     from grader.engine.cluster import ClusterError, DaskRunner
-    from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, scores,
-                               write_instructor_report)
+    from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, totals,
+                               waiting_line, write_instructor_report)
     from grader.engine.gradebook import db_url_for
     from grader.engine.escape import for_terminal
     from rich.text import Text
@@ -72,17 +73,18 @@ def cmd_grade(args) -> int:
     console.print(f"isolation ({summary.where}):")
     for line in summary.layers.describe():
         console.print("  " + line, markup=False)
-    table = Table(title=f"Grades ({course.name})")
+    table = Table(title=f"Grades ({course.name})", caption="autograded points · written answers graded by hand "
+                  "(an untouched one is 0) · points still to grade by hand in formgrader")
     table.add_column("student")
-    grid = scores(db_url)
+    grid = totals(db_url)  # autograded points apart from the written answers formgrader grades
     assignments = sorted(grid)
     for a in assignments:
         table.add_column(a, justify="right")
     for student in sorted({s for a in grid.values() for s in a}):
         table.add_row(Text(for_terminal(student, one_line=True)),
-                      *[f"{grid[a][student][0]:g}/{grid[a][student][1]:g}" if student in grid[a] else "-"
-                        for a in assignments])
+                      *[grid[a][student].label if student in grid[a] else "-" for a in assignments])
     console.print(table)
+    say(waiting_line(grid))
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
@@ -114,6 +116,24 @@ def cmd_check(args) -> int:
     return 0 if share == 1.0 else 1
 
 
+def cmd_export(args) -> int:
+    """Grades to the LMS: its own gradebook-import CSV, one file per assignment (grader/course/export.py)."""
+    from grader.course.export import ExportError, export_grades
+
+    columns = dict(spec.partition("=")[::2] for spec in args.column or [])
+    try:
+        done = export_grades(Path(args.course), args.to, Path(args.lms_export), Path(args.roster) if args.roster else None,
+                             args.match_on, columns, Path(args.out) if args.out else None)
+    except (ExportError, OSError) as exc:
+        print(f"export: {exc}")
+        return 2
+    for line in done.warnings:
+        print("  " + line)
+    for path in done.files:
+        print(f"{args.to}: {path}")
+    return 0 if done.files else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +161,19 @@ def main(argv=None) -> int:
     c = sub.add_parser("check", help="run a notebook and its public self-checks (what students can run)")
     c.add_argument("notebook")
     c.set_defaults(func=cmd_check)
+    x = sub.add_parser("export", help="write the LMS's gradebook-import CSV (Canvas, Moodle, Blackboard)")
+    x.add_argument("course", help="nbgrader course directory (with gradebook.db)")
+    x.add_argument("--to", required=True, choices=("canvas", "moodle", "blackboard"))
+    x.add_argument("--lms-export", required=True, metavar="CSV",
+                   help="the gradebook export you just downloaded from the LMS: its columns and students")
+    x.add_argument("--roster", metavar="CSV", help="student_id,lms_id per student (default: the gradebook's "
+                   "lms_user_id or email, else the nbgrader id)")
+    x.add_argument("--match-on", metavar="COLUMN", help="the export's column the lms_id must equal (default: Canvas "
+                   "'SIS Login ID', Moodle 'Email address', Blackboard 'Username')")
+    x.add_argument("--column", action="append", metavar="ASSIGNMENT=HEADER",
+                   help="the export's column for an assignment, where the names differ (repeatable)")
+    x.add_argument("--out", metavar="DIR", help="where the files go (default: COURSE/lms/<lms>/)")
+    x.set_defaults(func=cmd_export)
     args = parser.parse_args(argv)
     return args.func(args)
 

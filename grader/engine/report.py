@@ -66,6 +66,64 @@ def scores(db_url: str) -> dict[str, dict[str, tuple[float, float]]]:
     return out
 
 
+@dataclass(frozen=True)
+class Total:
+    """One submission's points, autograded apart from written (graded by hand in formgrader).
+
+    ``pending`` is the points of answers still waiting for a manual grade; a manual grade, once given in
+    the gradebook, counts in ``written``.  An untouched written answer is an automatic 0 (nbgrader's rule).
+    """
+    auto: float
+    auto_max: float
+    written: float
+    written_max: float
+    pending: float = 0.0
+    pending_answers: int = 0
+    penalty: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return self.auto + self.written - self.penalty
+
+    @property
+    def label(self) -> str:
+        """``9/9 · 3 to grade by hand``, ``9/9 · written 2.5/3``; ``9/9`` with no written part."""
+        out = f"{self.auto:g}/{self.auto_max:g}"
+        graded_max = self.written_max - self.pending
+        if graded_max > 0:
+            out += f" · written {self.written:g}/{graded_max:g}"
+        if self.pending:
+            out += f" · {self.pending:g} to grade by hand"
+        if self.penalty:
+            out += f" · late −{self.penalty:g}"
+        return out
+
+
+def totals(db_url: str) -> dict[str, dict[str, Total]]:
+    """assignment -> student -> Total, from the gradebook (code cells are autograded, markdown by hand)."""
+    out: dict = defaultdict(dict)
+    with Gradebook(db_url) as gb:
+        for a in gb.assignments:
+            for sub in a.submissions:
+                waiting = [g for nb in sub.notebooks for g in nb.grades if g.needs_manual_grade] \
+                    if sub.needs_manual_grade else []
+                out[a.name][sub.student.id] = Total(
+                    sub.code_score, sub.max_code_score, sub.written_score, sub.max_written_score,
+                    sum(g.max_score for g in waiting), len(waiting), sub.late_submission_penalty or 0.0)
+    return out
+
+
+def waiting_line(grid: dict[str, dict[str, Total]]) -> str:
+    """How many answers wait for formgrader, and whose (one line for the console and the report)."""
+    waiting = sorted((a, s, t) for a, row in grid.items() for s, t in row.items() if t.pending_answers)
+    if not waiting:
+        return "no answer waits for a manual grade"
+    count = sum(t.pending_answers for _, _, t in waiting)
+    points = sum(t.pending for _, _, t in waiting)
+    return (f"{count} answer{'s' * (count != 1)} ({points:g} points) wait for a manual grade in formgrader "
+            f"(make formgrader): " + ", ".join(f"{s}/{a}" for a, s, _ in waiting))
+
+
 def _outcomes(markers: dict[str, dict]):
     """(student, assignment, Check, check label, passed) for every check run recorded in the markers."""
     for key, marker in markers.items():
@@ -184,23 +242,36 @@ def _similarity_html(course: Path, pairs: list[Pair]) -> str:
             "<th>shared (each side)</th><th></th></tr>" + rows + "</table>")
 
 
+def _grades_html(grid: dict[str, dict[str, Total]]) -> str:
+    e = for_html
+    assignments = sorted(grid)
+    students = sorted({s for row in grid.values() for s in row})
+    head = "".join(f"<th>{e(a)}</th>" for a in assignments)
+    body = "".join(f"<tr><td>{e(s)}</td>" + "".join(
+        f"<td>{e(grid[a][s].label) if s in grid[a] else '-'}</td>" for a in assignments) + "</tr>" for s in students)
+    return ("<h2>Grades</h2><p>Autograded points, then the written answers graded by hand (formgrader), "
+            f"then the points still waiting for a manual grade.</p><table><tr><th>student</th>{head}</tr>{body}</table>")
+
+
 def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     markers = load_markers(course)
-    table = scores(db_url)
+    grid = totals(db_url)
     rates = failure_rates(markers)
     e = for_html  # anything may hold a student's bytes
     parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; graded on <b>{e(summary.where)}</b>; "
              f"seed {summary.seed}; graded {len(summary.graded)}, unchanged "
              f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>",
+             f'<p id="manual-grading"><b>{e(waiting_line(grid))}</b></p>', _grades_html(grid),
              "<h2>Isolation in force</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe())
              + "</ul>"]
     parts.append(_sections_html(section_summary(markers)))
     pairs = all_similar_pairs(course)
     for a in ASSIGNMENTS:
-        rows = table.get(a, {})
-        fractions = [s / m for s, m in rows.values() if m]
-        parts.append(f"<h2>{e(a)}</h2><p>{len(rows)} submissions; mean "
-                     f"{(100 * sum(fractions) / len(fractions)) if fractions else 0:.0f}%</p>")
+        rows = grid.get(a, {})
+        fractions = [t.auto / t.auto_max for t in rows.values() if t.auto_max]  # what the engine graded
+        parts.append(f"<h2>{e(a)}</h2><p>{len(rows)} submissions; mean autograded score "
+                     f"{(100 * sum(fractions) / len(fractions)) if fractions else 0:.0f}%; "
+                     f"{sum(t.pending_answers for t in rows.values())} answers to grade by hand</p>")
         parts.append(_histogram_svg(fractions))
         parts.append("<table><tr><th>check</th><th>failed</th><th>rate</th><th>section of the book</th></tr>" + "".join(
             f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td><td>{_section_link(s)}</td></tr>"
