@@ -15,3 +15,12 @@ c.ClearSolutions.text_stub = "在这里写下你的回答。"
 c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
+
+# `nbgrader autograde` and formgrader's Autograde grade through the engine (grader/engine/nbgrader_autograde.py):
+# the student's cells run in the sandbox, the hidden checks in a worker outside it, with the scores of
+# `python -m grader grade`.  nbgrader's own steps (Execute in the student's kernel, SaveAutoGrades reading
+# what that kernel printed) are emptied out; putting them back, or --no-execute, is refused.
+# `nbgrader validate` still runs in-kernel (Execute.timeout above is its per-cell limit).
+c.Autograde.exporter_class = "grader.engine.nbgrader_autograde.SandboxedAutograde"
+c.Autograde.sanitize_preprocessors = []
+c.Autograde.autograde_preprocessors = []
