@@ -1,6 +1,10 @@
 """nbgrader course configuration: `solutions/` is nbgrader's source, `exercises/` its release."""
 import os
 
+from grader.engine import nbgrader_tuning
+
+nbgrader_tuning.install()  # nbgrader's own commands too: its SQLAlchemy warnings quiet, `alembic` found
+
 c = get_config()  # noqa: F821 (injected by traitlets)
 
 here = os.path.dirname(os.path.abspath(__file__))

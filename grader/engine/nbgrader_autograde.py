@@ -141,6 +141,19 @@ def grade_submission(course: Path, student: str, assignment: str, *, allow_weak:
     return nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
 
 
+def engine_limits(given: dict) -> dict | None:
+    """``limits`` as the sandbox takes them: a command line gives strings (``--SandboxedAutograde.limits
+    cell_seconds=8``), each is cast to its field's type."""
+    defaults = isolation.Limits()
+    out = {}
+    for name, value in given.items():
+        if not hasattr(defaults, name):
+            raise ValueError(f"SandboxedAutograde.limits: no sandbox limit '{name}' (see grader/engine/isolation.py)")
+        kind = type(getattr(defaults, name))
+        out[name] = kind(float(value)) if kind is int else kind(value)
+    return out or None
+
+
 class SandboxedAutograde(NotebookExporter):
     """The exporter of nbgrader's Autograde converter (``c.Autograde.exporter_class``).
 
@@ -171,7 +184,25 @@ class SandboxedAutograde(NotebookExporter):
         if info["notebook"] != info["assignment"]:
             raise SubmissionNotGraded(f"{filename}: extra notebook; only {info['assignment']}.ipynb is graded")
         nb = grade_submission(root, info["student"], info["assignment"], allow_weak=self.allow_weak_isolation,
-                              limits=dict(self.limits) or None)
+                              limits=engine_limits(self.limits))
         converter.log.info("%s/%s graded in the sandbox (engine's pipeline); checks ran outside it",
                            info["student"], info["assignment"])
         return self.from_notebook_node(nb, resources, **kw)
+
+
+def plain_nbgrader_api(root: Path, release_dir: Path | None = None):
+    """An NbGraderAPI whose autograde is stock nbgrader's (cells and hidden checks in the student's own
+    kernel): only for measuring plain nbgrader against the engine, under ``inkernel.trusting_the_kernel()``."""
+    from nbgrader.converters import Autograde
+    from traitlets.config import Config
+
+    from grader.engine.gradebook import nbgrader_api
+
+    api = nbgrader_api(root, release_dir)
+    stock = Config()
+    traits = Autograde.class_traits()
+    stock.Autograde.exporter_class = traits["exporter_class"].default_value
+    stock.Autograde.sanitize_preprocessors = traits["sanitize_preprocessors"].default()
+    stock.Autograde.autograde_preprocessors = traits["autograde_preprocessors"].default()
+    api.update_config(stock)
+    return api
