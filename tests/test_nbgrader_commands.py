@@ -114,8 +114,10 @@ def test_each_submission_nbgrader_graded_ran_in_the_sandbox(demo_both):
 
 
 def cheaters(course: Path, assignment: str) -> dict[str, str]:
-    """Two submissions with every answer wrong that plain nbgrader's kernel would be fooled by: one
-    patches torch's comparisons, one answers with an object equal to everything."""
+    """Submissions with every answer wrong that try to fool the checks from the student's process: one
+    patches torch's comparisons, one answers with an object equal to everything, one replaces the
+    in-kernel ``grade`` the hidden cells call (that one gets full marks from plain nbgrader:
+    tests/test_nbgrader_equivalence.py)."""
     names = [n for src in _answers(load_notebook(REPO / "solutions" / assignment / f"{assignment}.ipynb")).values()
              for n in re.findall(r"^def (\w+)", src, re.M)]
     cells = {
@@ -128,11 +130,16 @@ def cheaters(course: Path, assignment: str) -> dict[str, str]:
                               "    __lt__ = __gt__ = __ne__\n    def __getattr__(self, name):\n        return self\n"
                               "    def __call__(self, *a, **k):\n        return self\n    __hash__ = object.__hash__\n"
                               f"{' = '.join(names)} = lambda *a, **k: Eq()",
+        "cheat-grader": "try:\n    import grader.engine.inkernel as k\n"
+                        "    k.grade = lambda assignment, part, points, namespace=None: points\n"
+                        "except Exception:\n    pass",
     }
     release = load_notebook(REPO / "exercises" / assignment / f"{assignment}.ipynb")
     for student, cell in cells.items():
         nb = nbformat.from_dict(release)
-        nb.cells.append(nbformat.v4.new_code_cell(cell))  # after the students' own cells, before nothing
+        for answer in nb.cells:  # the cheat is every answer, so it runs before each test cell
+            if answer.cell_type == "code" and answer.metadata.get("nbgrader", {}).get("solution"):
+                answer.source = cell
         folder = course / "submitted" / student / assignment
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{assignment}.ipynb")
@@ -151,11 +158,11 @@ def test_the_threat_model_class_scores_through_nbgrader_autograde_as_through_the
     run = nbgrader(theirs, "autograde", HOSTILE_ASSIGNMENT, *LIMITS)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     got = code_score(theirs, HOSTILE_ASSIGNMENT)
-    assert len(got) == 1 + len(THREATS) + 2
+    assert len(got) == 1 + len(THREATS) + 3
     assert got["honest"] > 0
-    assert {s: v for s, v in got.items() if s not in ("cheat-allclose", "cheat-always-equal")
-            and v != pytest.approx(got["honest"])} == {}
-    assert got["cheat-allclose"] == 0 and got["cheat-always-equal"] == 0
+    assert {s: v for s, v in got.items() if not s.startswith("cheat-") and v != pytest.approx(got["honest"])} == {}
+    assert {s: v for s, v in got.items() if s.startswith("cheat-")} == {
+        "cheat-allclose": 0, "cheat-always-equal": 0, "cheat-grader": 0}
     assert not Path("/tmp/pwned").exists()
     # the engine, on the same class: the same grades, to the grade
     from grader.engine.pipeline import grade_course
@@ -219,7 +226,7 @@ def test_formgraders_autograde_button_grades_in_the_sandbox(tmp_path):
         assert page is not None, f"formgrader did not answer (exit {proc.poll()})"
         xsrf = next(c.value for c in jar if c.name == "_xsrf")
         answers = {}
-        for student in ("cheat-always-equal", "cheat-allclose", "alice"):
+        for student in ("cheat-always-equal", "cheat-allclose", "cheat-grader", "alice"):
             request = urllib.request.Request(f"{base}/formgrader/api/submission/{a}/{student}/autograde", data=b"",
                                              method="POST", headers={"X-XSRFToken": xsrf})
             with opener.open(request, timeout=600) as response:
@@ -236,6 +243,6 @@ def test_formgraders_autograde_button_grades_in_the_sandbox(tmp_path):
     got = code_score(course, a)
     with Gradebook(db_url_for(course)) as gb:
         full = sum(c.max_score for c in gb.find_notebook(a, a).grade_cells if c.cell_type == "code")
-    assert got == {"cheat-always-equal": 0, "cheat-allclose": 0, "alice": pytest.approx(full)}
+    assert got == {"cheat-always-equal": 0, "cheat-allclose": 0, "cheat-grader": 0, "alice": pytest.approx(full)}
     recorded = markers(course)
     assert set(recorded) == {f"{s}/{a}" for s in got} and all("ns" in m["level"] for m in recorded.values())

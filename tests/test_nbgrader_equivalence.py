@@ -77,3 +77,19 @@ def test_plain_nbgrader_without_the_trust_refuses_to_grade_in_the_kernel(both, k
     with Gradebook(db_url_for(tmp_path)) as gb:
         assert len(refused) == len([c for c in gb.find_notebook(a, a).grade_cells if c.cell_type == "code"]) > 0
     assert "python -m grader grade" in refused[0]["evalue"]
+
+
+def test_plain_nbgrader_is_fooled_by_a_submission_that_replaces_its_grade(kernel_env, tmp_path):
+    """Why nbgrader autograde must not grade in the kernel: the unsolved release plus one cell that
+    replaces ``grade`` gets full marks from plain nbgrader (the same submission scores 0 through the
+    engine: tests/test_nbgrader_commands.py)."""
+    from test_nbgrader_commands import cheaters
+
+    a = "equal_weights"
+    cheaters(tmp_path, a)
+    ensure_gradebook(tmp_path)
+    with trusting_the_kernel():
+        assert plain_nbgrader_api(tmp_path).autograde(a, "cheat-grader", force=True, create=True)["success"]
+    with Gradebook(db_url_for(tmp_path)) as gb:
+        full = sum(c.max_score for c in gb.find_notebook(a, a).grade_cells if c.cell_type == "code")
+    assert full > 0 and code_scores(tmp_path)[("cheat-grader", a)] == pytest.approx(full)
