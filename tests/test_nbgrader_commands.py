@@ -40,8 +40,9 @@ def nbgrader_env(course: Path) -> dict:
 
 
 def nbgrader(course: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "nbgrader"), *args], cwd=REPO, env=nbgrader_env(course), capture_output=True,
-                          text=True, timeout=timeout)
+    # `python -m nbgrader`: an ordinary user's venv made from the system's python has no console scripts
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=REPO, env=nbgrader_env(course),
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def engine_grade(course: Path, *extra: str) -> None:
