@@ -1,6 +1,10 @@
 """nbgrader course configuration: `solutions/` is nbgrader's source, `exercises/` its release."""
 import os
 
+from grader.engine import nbgrader_tuning
+
+nbgrader_tuning.install()  # nbgrader's own commands too: its SQLAlchemy warnings quiet, `alembic` found
+
 c = get_config()  # noqa: F821 (injected by traitlets)
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -28,3 +32,12 @@ c.HTMLExporter.filters = {"clean_html": "grader.engine.markup.clean_html",
 from grader.engine.feedback_math import configure_feedback  # noqa: E402
 
 configure_feedback(c)
+
+# `nbgrader autograde` and formgrader's Autograde grade through the engine (grader/engine/nbgrader_autograde.py):
+# the student's cells run in the sandbox, the hidden checks in a worker outside it, with the scores of
+# `python -m grader grade`.  nbgrader's own steps (Execute in the student's kernel, SaveAutoGrades reading
+# what that kernel printed) are emptied out; putting them back, or --no-execute, is refused.
+# `nbgrader validate` still runs in-kernel (Execute.timeout above is its per-cell limit).
+c.Autograde.exporter_class = "grader.engine.nbgrader_autograde.SandboxedAutograde"
+c.Autograde.sanitize_preprocessors = []
+c.Autograde.autograde_preprocessors = []

@@ -25,7 +25,7 @@ from grader.engine.notebook import load_notebook
 from grader.course.demo import _answers, copy_public_files, solved
 from grader.engine.pipeline import grade_course
 from grader.engine.report import load_markers
-from grader.engine.gradebook import Gradebook, db_url_for, ensure_gradebook, nbgrader_api
+from grader.engine.gradebook import Gradebook, db_url_for, ensure_gradebook
 
 
 def build_batch(course: Path, students: int) -> list[tuple[str, str]]:
@@ -86,12 +86,17 @@ def sandbox_cost(samples: int = 15) -> tuple[float, float, str]:
 
 
 def nbgrader_seconds(course: Path, subs: list[tuple[str, str]]) -> float:
-    api = nbgrader_api(course)
+    """Plain nbgrader's autograde (stock steps, in the student's kernel): the baseline measured."""
+    from grader.engine.inkernel import trusting_the_kernel
+    from grader.engine.nbgrader_autograde import plain_nbgrader_api
+
+    api = plain_nbgrader_api(course)
     t0 = time.perf_counter()
-    for student, a in subs:
-        result = api.autograde(a, student, force=True, create=True)
-        if not result["success"]:
-            print(f"nbgrader autograde failed for {student}/{a}: {(result.get('error') or '')[-300:]}")
+    with trusting_the_kernel():
+        for student, a in subs:
+            result = api.autograde(a, student, force=True, create=True)
+            if not result["success"]:
+                print(f"nbgrader autograde failed for {student}/{a}: {(result.get('error') or '')[-300:]}")
     return time.perf_counter() - t0
 
 

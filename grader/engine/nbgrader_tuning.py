@@ -63,7 +63,8 @@ def alembic_head() -> str:
 
 
 def install() -> None:
-    """Idempotent; every entry point that drives nbgrader (pipeline, release, tests) calls it."""
+    """Idempotent; every entry point that drives nbgrader (pipeline, release, tests, and nbgrader's own
+    commands through nbgrader_config.py) calls it."""
     # nbgrader's own session use trips these on every update_or_create; they say nothing to an instructor.
     warnings.filterwarnings("ignore", category=SAWarning)
     # nbgrader builds a new SQLAlchemy engine for every Gradebook, and each of its preprocessors opens one,

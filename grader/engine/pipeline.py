@@ -133,21 +133,21 @@ class LocalPool:
 
 def grade_course(course: Path, *, force: bool = False, workers: int | None = None, allow_weak: bool = False,
                  demo: bool = False, seed: int | None = None, progress=None, limits: dict | None = None,
-                 runner=None) -> Summary:
+                 runner=None, only: set[str] | None = None) -> Summary:
     """Grade every changed submission of ``course`` into its gradebook.  ``runner``: where jobs run
-    (default: a ``LocalPool``)."""
+    (default: a ``LocalPool``); ``only``: the keys (``student/assignment``) to consider, default all."""
     nbgrader_tuning.install()
     course = Path(course).resolve()
     summary = Summary(course, isolation_layers(allow_weak or demo), seed=choose_seed(seed))
     lock = lock_course(course)
     try:
-        return _grade(course, summary, force, workers, progress, limits, runner)
+        return _grade(course, summary, force, workers, progress, limits, runner, only)
     finally:
         os.close(lock)
 
 
 def _grade(course: Path, summary: Summary, force: bool, workers: int | None, progress, limits: dict | None,
-           runner) -> Summary:
+           runner, only: set[str] | None = None) -> Summary:
     db_url = ensure_gradebook(course)
     config = course_config(course)
     with Gradebook(db_url) as gb:
@@ -156,7 +156,8 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
 
     found = collect(course)
     summary.skipped = found.skipped
-    due, summary.unchanged = changed(course, found.submissions, force)
+    chosen = [s for s in found.submissions if only is None or s.key in only]
+    due, summary.unchanged = changed(course, chosen, force)
     summary.where = runner.where if runner else summary.where  # named in the report even with nothing to do
     if progress:
         progress.start(len(due))
