@@ -35,16 +35,17 @@ pdf: $(VENV_OK) ## print the whole book to $(PDF)/numerical-stability.pdf with h
 serve: book ## preview the book on http://localhost:$(PORT)
 	$(PY) -m http.server -d $(HTML) $(PORT)
 
-system-deps: ## install Debian's chromium and a CJK font (browser tests, figures); needs root and apt
-	@command -v chromium >/dev/null && fc-list :lang=zh | grep -q . || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+# Only the browser: the book's font comes with the venv (pylopdf-fonts-zh-cn), not from the system.
+system-deps: ## install Debian's chromium (browser tests, make pdf); needs root and apt
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
 
 # `make test` provisions what the browser tests need where it can (root with apt), and says in one line
 # what to do where it cannot; the browser tests then fail rather than skip.
 test-deps:
-	@if command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; then :; \
+	@if command -v chromium >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory system-deps; \
-	else echo "make test: chromium or a CJK font is missing and this user cannot install them: run 'sudo make system-deps' once (the browser tests fail until then)" >&2; fi
+	else echo "make test: chromium is missing and this user cannot install it: run 'sudo make system-deps' once (the browser tests fail until then)" >&2; fi
 
 exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader
 	$(PY) -c "from grader.course.release import build_exercises; build_exercises()"
@@ -75,7 +76,7 @@ release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exer
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch; SCALE=1: 1,000 notebooks, local pool vs a local Dask cluster
 	$(PY) -m grader.course.bench $(if $(SCALE),--scale,--students 10)
 
-test: $(VENV_OK) test-deps ## run the test suite (installs chromium and a CJK font first where it can)
+test: $(VENV_OK) test-deps ## run the test suite (installs chromium first where it can)
 	$(PY) -m pytest
 
 clean: ## remove build outputs (keeps .venv)

@@ -50,6 +50,10 @@ nb_execution_show_tb = True
 nb_execution_timeout = 120
 nb_execution_excludepatterns = []
 nb_merge_streams = True
+# A cell that writes to stderr (a warning, matplotlib's "Glyph ... missing" for a font without
+# Chinese) fails the build (-W), naming the page, the line and the cell: the breakage is caught in
+# the cell that causes it, not by a reader looking at a red block.
+nb_output_stderr = "warn"
 
 # -- Bibliography ------------------------------------------------------------
 # relative to this file (the configuration directory), not to the source directory

@@ -31,6 +31,8 @@ __all__ = [
     "layer_stats",
     "setup_axes",
     "CJK_FONT",
+    "CJK_FONT_RESOURCE",
+    "cjk_font_file",
     "lyapunov_explorer",
     "interactive",
     "glue",
@@ -203,13 +205,50 @@ def layer_stats(scheme, activation="tanh", depth=50, width=256, batch=256, seed=
 # SVG figures with fixed element ids, so that a rebuild gives the same files
 matplotlib.rcParams["svg.hashsalt"] = "numerical-stability"
 
-#: the CJK font the project installs (``make system-deps``: Debian's fonts-wqy-microhei).  The
-#: figures' labels are Chinese; SVG output stores glyphs as paths, so the HTML and the PDF show them
-#: without the font installed on the reader's machine.
-CJK_FONT = "WenQuanYi Micro Hei"
-matplotlib.rcParams["font.family"] = "sans-serif"
-matplotlib.rcParams["font.sans-serif"] = [CJK_FONT, *matplotlib.rcParams["font.sans-serif"]]
-matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK font has no U+2212: use "-"
+#: Where the figures' Chinese comes from: Noto Sans SC (SIL Open Font License 1.1), the file that the
+#: pinned PyPI package ``pylopdf-fonts-zh-cn`` ships, so that the venv carries the font and no system
+#: font (nor root to install one) is needed.  The book's extension (``numstab_book.font``) reads this
+#: constant to ship the same file to the pages and the PDF.
+CJK_FONT_RESOURCE = ("pylopdf_fonts_zh_cn", "NotoSansSC-Regular.otf")
+
+#: CJK fonts a reader's system may have, tried in this order when the package is not installed
+#: (a downloaded ``stability.py`` runs without the book's venv)
+_SYSTEM_CJK_FONTS = ("Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+                     "Microsoft YaHei", "PingFang SC", "SimHei")
+
+
+def cjk_font_file():
+    """The bundled CJK font file (a ``pathlib.Path``), or None where the package is not installed."""
+    import importlib.resources
+    from pathlib import Path
+
+    package, name = CJK_FONT_RESOURCE
+    try:
+        path = Path(str(importlib.resources.files(package) / name))
+    except ModuleNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def _register_cjk_font():
+    """Register the bundled font with matplotlib and return its family name.  Without the package,
+    the first CJK font the system has (or None: the labels then show as boxes, with a warning)."""
+    from matplotlib import font_manager
+
+    path = cjk_font_file()
+    if path is not None:
+        font_manager.fontManager.addfont(str(path))
+        return font_manager.FontProperties(fname=str(path)).get_name()
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in _SYSTEM_CJK_FONTS if name in installed), None)
+
+
+#: the family name of the figures' CJK font ("Noto Sans SC"; the pages' ``@font-face`` uses it too)
+CJK_FONT = _register_cjk_font() or _SYSTEM_CJK_FONTS[0]
+# A list, not the generic "sans-serif": matplotlib falls back glyph by glyph only along font.family,
+# so a character the CJK font lacks (the subscript in "λ₁") comes from DejaVu Sans, which matplotlib
+# itself ships.  Neither entry depends on the system's fonts.
+matplotlib.rcParams["font.family"] = [CJK_FONT, "DejaVu Sans"]
 
 
 def setup_axes(ax, xlabel=None, ylabel=None, title=None, yscale="linear", legend=True):

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -245,6 +246,69 @@ def test_touched_page_is_reread_but_served_from_the_cache(built_book):  # noqa: 
     assert all(c.execution_count for c in after.cells if c.cell_type == "code")
 
 
+# -- a cell that writes to stderr fails the build -------------------------------------
+
+STDERR_PAGE = """---
+file_format: mystnb
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# 一页
+
+```{code-cell} ipython3
+print("fine")
+```
+
+```{code-cell} ipython3
+import warnings
+warnings.warn("a warning a reader would see as a red block")
+```
+"""
+
+
+def test_no_page_has_a_stderr_block(built_book):  # noqa: F811
+    pages = sorted(HTML.glob("*.html"))
+    assert CHAPTER in pages and len(pages) >= 3
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        assert not soup.select(".output.stderr, .stderr"), f"{page.name} shows stderr output"
+    for download in (HTML / "_sources").glob("*.ipynb"):
+        nb = nbformat.read(download, as_version=4)
+        assert not [o for c in nb.cells for o in c.get("outputs", [])
+                    if o.get("output_type") == "stream" and o.get("name") == "stderr"], download.name
+
+
+def test_a_cell_that_writes_to_stderr_fails_the_build_and_is_named(tmp_path):
+    """The book's own configuration on a one-page book whose second cell warns: the build fails,
+    naming the page, the line and the cell, and fails again on a rebuild (the page is read again
+    even though it did not change; its outputs come from the cache)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.md").write_text(STDERR_PAGE, encoding="utf-8")
+    shutil.copy(BOOK / "stability.py", src / "stability.py")  # names the book's font
+    command = [sys.executable, "-m", "sphinx", "-c", ".", "-W", "--keep-going", "-n",
+               "-D", f"nb_execution_cache_path={tmp_path / 'cache'}", "-b", "html",
+               str(src), str(tmp_path / "out")]
+    runs = [subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+            for _ in range(2)]
+    lines = STDERR_PAGE.splitlines()
+    start = max(i for i, text in enumerate(lines, 1) if text == "```{code-cell} ipython3")
+    for run in runs:
+        assert run.returncode != 0, run.stdout[-2000:]
+        found = re.search(r"index\.md:(\d+): WARNING: stderr was found in the cell outputs of cell 3",
+                          run.stderr)
+        assert found, run.stderr[-3000:]
+        assert start <= int(found.group(1)) < len(lines), "not the line of the warning cell"
+    assert "Using cached notebook" in runs[1].stdout + runs[1].stderr  # re-read, not re-run
+
+
 # -- make pdf without what it needs ----------------------------------------------
 
 NO_FONTS = """<?xml version="1.0"?>
@@ -253,22 +317,28 @@ NO_FONTS = """<?xml version="1.0"?>
 """
 
 
-@pytest.mark.parametrize("lacking", ["chromium", "a CJK font"])
-def test_make_pdf_says_in_one_line_what_to_install(tmp_path, lacking):
-    if lacking == "chromium":
-        env = {"CHROMIUM": str(tmp_path / "no-chromium")}
-    else:  # fontconfig with no font directories at all
-        (tmp_path / "fonts.conf").write_text(NO_FONTS)
-        env = {"FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
-    env = {**os.environ, **env}
+def test_make_pdf_says_in_one_line_what_to_install(tmp_path):
+    env = {**os.environ, "CHROMIUM": str(tmp_path / "no-chromium")}
     # make pdf's first step
     check = subprocess.run([sys.executable, "book/_ext/numstab_book/chromium.py"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=120)
     assert check.returncode != 0
     assert check.stdout == "" and check.stderr.count("\n") == 1, check.stderr
-    assert f"make pdf needs {lacking}: run `make system-deps`" in check.stderr
+    assert "make pdf needs chromium: run `make system-deps`" in check.stderr
     # and the builder itself (what make release runs) stops before building anything
     build = subprocess.run(pdf_command()[:-1] + [str(tmp_path / "out")], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=300)
-    assert build.returncode != 0 and f"make pdf needs {lacking}" in build.stderr
+    assert build.returncode != 0 and "make pdf needs chromium" in build.stderr
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_make_pdf_needs_no_system_font(tmp_path):
+    """Fontconfig without a single font: the check asks for nothing (the book brings its font)."""
+    (tmp_path / "fonts.conf").write_text(NO_FONTS)
+    env = {**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
+    code = ("import sys; sys.path.insert(0, 'book/_ext'); "
+            "from numstab_book import chromium; "
+            "chromium.find_chromium = lambda: '/usr/bin/chromium'; print(repr(chromium.missing()))")
+    check = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert check.returncode == 0 and check.stdout.strip() == "''", check.stdout + check.stderr

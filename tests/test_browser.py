@@ -193,6 +193,76 @@ def test_chinese_search_finds_the_chapter(browser, server):
     assert browser.console_errors() == []
 
 
+# -- the book's own font ------------------------------------------------------------
+
+# Each run of Chinese on the page (HTML text, plotly's SVG labels, MathJax's \text{}) in an element
+# of its own, which inherits the run's style; Chromium then says which font drew each run.
+PROBE_CHINESE = r"""
+(() => {
+  const run = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+/g;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  while (walker.nextNode()) texts.push(walker.currentNode);
+  let probes = 0;
+  for (const text of texts) {
+    const parent = text.parentElement;
+    if (!parent || ['SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT'].includes(parent.tagName)) continue;
+    const value = text.nodeValue, parts = [...value.matchAll(run)];
+    if (!parts.length) continue;
+    const svg = parent.namespaceURI === 'http://www.w3.org/2000/svg';
+    const frag = document.createDocumentFragment();
+    let last = 0;
+    for (const m of parts) {
+      if (m.index > last) frag.appendChild(document.createTextNode(value.slice(last, m.index)));
+      const probe = svg ? document.createElementNS(parent.namespaceURI, 'tspan')
+                        : document.createElement('span');
+      probe.setAttribute('data-cjk-probe', '');
+      probe.textContent = m[0];
+      frag.appendChild(probe);
+      probes++;
+      last = m.index + m[0].length;
+    }
+    if (last < value.length) frag.appendChild(document.createTextNode(value.slice(last)));
+    text.replaceWith(frag);
+  }
+  return probes;
+})()
+"""
+
+
+def test_every_chinese_character_is_drawn_with_the_book_font(on_chapter, stability):
+    """No system font draws any Chinese on the page: every run is the bundled font's
+    (``@font-face``, a custom font to Chromium), whatever the machine has installed."""
+    page = on_chapter
+    page.evaluate("document.fonts.ready.then(() => true)")
+    assert page.evaluate(PROBE_CHINESE) >= 300
+    page.call("DOM.enable")
+    page.call("CSS.enable")
+    try:
+        document = page.call("DOM.getDocument", depth=0)["root"]["nodeId"]
+        # the MathML copy for screen readers is clipped away: nothing of it is seen or printed
+        probes = page.call("DOM.querySelectorAll", nodeId=document,
+                           selector="[data-cjk-probe]:not(mjx-assistive-mml *)")["nodeIds"]
+        drawn, fonts = 0, {}
+        for node in probes:
+            used = page.call("CSS.getPlatformFontsForNode", nodeId=node)["fonts"]
+            if not used:
+                continue  # not rendered (a closed menu, the print-only table of contents)
+            drawn += 1
+            for f in used:
+                key = (f["familyName"], f["isCustomFont"])
+                fonts.setdefault(key, page.call("DOM.getOuterHTML", nodeId=node)["outerHTML"][:80])
+    finally:
+        page.call("CSS.disable")
+        page.call("DOM.disable")
+    assert drawn >= 300
+    assert fonts.keys() == {(stability.CJK_FONT, True)}, fonts
+    in_math = page.evaluate("document.querySelectorAll('mjx-container [data-cjk-probe]"
+                            ":not(mjx-assistive-mml *)').length")
+    in_figure = page.evaluate("document.querySelectorAll('#lyapunov-explorer [data-cjk-probe]').length")
+    assert in_math >= 1 and in_figure >= 2  # \text{个雅可比矩阵}; the plotly figure's axis titles
+
+
 # -- the interactive figure -------------------------------------------------------
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -381,6 +451,33 @@ def test_pdf_chinese_text_figures_and_bibliography(pdf):
                 for x in (page.get("/Resources", {}).get("/XObject") or {}).values()
                 if x.get_object().get("/Subtype") == "/Form")
     assert forms >= 4
+
+
+def test_pdf_chinese_is_drawn_with_the_book_font(pdf, stability):
+    """Chromium prints the bundled web font (as Type 3 glyph drawings whose descriptor names the
+    family): every Chinese character of the PDF's text is in it, none in a system font."""
+    by_family: dict[str, int] = {}
+    for page in pdf["reader"].pages:
+        fonts = {name: f.get_object() for name, f in
+                 (page.get("/Resources", {}).get("/Font") or {}).items()}
+        current = [None]
+
+        def operator(op, args, cm, tm):
+            if op == b"Tf":
+                current[0] = fonts.get(args[0])
+
+        def text(chars, cm, tm, font_dict, size):
+            n = len(CJK.findall(chars))
+            if n:
+                f = current[0]
+                descriptor = f.get("/FontDescriptor").get_object() if f and "/FontDescriptor" in f else {}
+                family = str(descriptor.get("/FontFamily") or (f or {}).get("/BaseFont"))
+                by_family[family] = by_family.get(family, 0) + n
+
+        page.extract_text(visitor_operand_before=operator, visitor_text=text)
+    print(f"\nChinese characters in the PDF by font: {by_family}")
+    assert by_family.keys() == {stability.CJK_FONT}, by_family
+    assert by_family[stability.CJK_FONT] > 2000
 
 
 def test_pdf_formulas_are_typeset_glyphs(pdf):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 import subprocess
 import sys
@@ -57,14 +58,20 @@ def stage() -> Path:
     return root
 
 
-def run_as_user(root: Path, argv: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
-    """``argv`` (``python`` meaning the account's venv) in ``root/repo``, as the account."""
+def run_as_user(root: Path, argv: list[str], env: dict, timeout: float,
+                hide: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``argv`` (``python`` meaning the account's venv) in ``root/repo``, as the account.  Each
+    existing folder in ``hide`` is covered by an empty tmpfs first (``/usr/share/fonts``: a
+    machine without the system's fonts), for this command only."""
     user = account()
     python = str(root / "venv" / "bin" / "python")
     argv = [python if a == "python" else a for a in argv]
     env = dict(env, HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name,
                PATH=f"{root / 'venv' / 'bin'}:/usr/local/bin:/usr/bin:/bin")
-    script = 'mount --bind "$0" "$1" && cd "$1" && exec setpriv --reuid="$2" --regid="$3" --clear-groups -- "${@:4}"'
+    covers = "".join(f"mount -t tmpfs -o size=1m,mode=755 tmpfs {shlex.quote(p)} && "
+                     for p in hide if Path(p).is_dir())
+    script = (covers + 'mount --bind "$0" "$1" && cd "$1" && '
+              'exec setpriv --reuid="$2" --regid="$3" --clear-groups -- "${@:4}"')
     cmd = ["unshare", "--mount", "--propagation", "private", "bash", "-c", script,
            str(REPO), str(root / "repo"), str(user.pw_uid), str(user.pw_gid), *argv]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)

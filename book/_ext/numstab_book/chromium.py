@@ -34,24 +34,12 @@ def find_chromium() -> str | None:
     return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 
 
-def has_cjk_font() -> bool:
-    """Whether fontconfig knows a font for Chinese (``fc-list :lang=zh``)."""
-    try:
-        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
-                             timeout=60).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return bool(out.strip())
-
-
 def missing() -> str:
-    """One line naming what printing the book lacks; empty when chromium and a CJK font are there."""
-    lacking = [what for what, there in (("chromium", find_chromium()), ("a CJK font", has_cjk_font()))
-               if not there]
-    if not lacking:
+    """One line naming what printing the book lacks; empty when chromium is there.  (No system font
+    is needed: the pages bring their own, ``font.py``.)"""
+    if find_chromium():
         return ""
-    return (f"make pdf needs {' and '.join(lacking)}: run `make system-deps` "
-            "(apt-get install chromium fonts-wqy-microhei)")
+    return "make pdf needs chromium: run `make system-deps` (apt-get install chromium)"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

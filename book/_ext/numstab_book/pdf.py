@@ -3,8 +3,8 @@
 Like Jupyter Book's ``pdfhtml`` builder: Sphinx's ``singlehtml`` builder assembles the book into one
 page, which Chromium loads (served on localhost), waits for MathJax and the fonts, and prints to
 ``<pdf_dir>/<pdf_basename>.pdf`` (``pdf_dir`` defaults to the output folder).  Why not LaTeX
-(xelatex + ctex): the PDF then looks like the web edition (same MathJax, same SVG figures, same
-CJK font, the interactive figure's static twin), needs no TeX installation (texlive-xetex with
+(xelatex + ctex): the PDF then looks like the web edition (same MathJax, same SVG figures, the
+same bundled font through ``@font-face``: see ``font.py``; the interactive figure's static twin), needs no TeX installation (texlive-xetex with
 ctex is a large extra install), and Chromium is already the browser test's dependency.
 
 Before printing, a script puts a table of contents (目录) at the front; the PDF is printed twice so
@@ -25,6 +25,7 @@ from sphinx.errors import SphinxError
 from sphinx.util import logging
 
 from .chromium import Browser, missing, served
+from .font import ship_webfont
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class PdfHtmlBuilder(SingleFileHTMLBuilder):
 
     def finish(self) -> None:
         super().finish()
+        ship_webfont(self.app)  # before the print (build-finished comes after this method)
         start = time.monotonic()
         target = self.pdf_path()
         target.parent.mkdir(parents=True, exist_ok=True)
