@@ -31,7 +31,7 @@ class RichProgress:
 
 
 def cmd_grade(args) -> int:
-    from grader.engine.pipeline import EngineError, grade_course
+    from grader.engine.pipeline import EngineError, grade_course, lock_course
     from grader.engine.cluster import ClusterError, DaskRunner
     from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, totals,
                                waiting_line, write_instructor_report)
@@ -45,24 +45,27 @@ def cmd_grade(args) -> int:
 
     console = Console()
     progress = RichProgress(console)
+    collected: list[str] = []
     if args.book_url:  # the feedback's links into the book; the workers inherit it
         os.environ["GRADER_BOOK_URL"] = args.book_url
-    for spec in args.zip or []:
-        from grader.course.lms import collect_archive
-        assignment, _, archive = spec.partition("=")
-        try:
-            collect_archive(Path(args.course), assignment, Path(archive), args.zip_regexp)
-        except Exception as exc:  # a bad archive stops nothing already graded; it is reported
-            say(f"{archive}: could not collect ({type(exc).__name__}: {exc})", style="red")
-            return 2
+    lock = None
     try:
+        if args.zip:  # the course lock first: nothing is unpacked under a run that is still grading
+            lock = lock_course(Path(args.course).resolve())
+            collected = collect_archives(args.zip, Path(args.course), args.zip_regexp, console)
+            if collected is None:
+                return 2
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
                                allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
-                               progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None)
+                               progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None,
+                               locked=lock is not None)
     except (EngineError, ClusterError) as exc:
         progress.stop()
         say(f"grade: {exc}", style="red")
         return 2
+    finally:
+        if lock is not None:
+            os.close(lock)
     progress.stop()
     course = summary.course
     db_url = db_url_for(course)
@@ -88,10 +91,28 @@ def cmd_grade(args) -> int:
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
-    for line in summary.skipped + problems + summary.engine_failures + summary.refused:
+    for line in collected + summary.skipped + problems + summary.engine_failures + summary.refused:
         say("  " + line, style="yellow")
     console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
     return 1 if summary.engine_failures else 0
+
+
+def collect_archives(specs: list[str], course: Path, regexp: str | None, console) -> list[str] | None:
+    """Each ``ASSIGNMENT=ARCHIVE`` into the course (the caller holds its lock); the lines to report, or
+    None when an archive as a whole could not be used (it is said why)."""
+    from grader.course.lms import ArchiveError, collect_archive, shown
+
+    lines = []
+    for spec in specs:
+        assignment, _, archive = spec.partition("=")
+        try:
+            lines += collect_archive(course, assignment, Path(archive), regexp)
+        except (ArchiveError, OSError) as exc:  # before anything of that archive was unpacked
+            from grader.engine.escape import for_terminal
+            console.print(for_terminal(f"{shown(archive)}: could not collect ({type(exc).__name__}: {exc})",
+                                       one_line=True), style="red", markup=False, soft_wrap=True)
+            return None
+    return lines
 
 
 def cmd_demo(args) -> int:

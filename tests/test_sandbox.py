@@ -429,3 +429,136 @@ def test_the_allow_list_never_names_a_hidden_folder_or_one_above_it(place, tmp_p
             if allowed not in isolation.SYSTEM_READ_ONLY:
                 assert not isolation._inside(os.path.realpath(hidden), os.path.realpath(allowed)), allowed
     assert str(REPO) not in paths and course not in paths
+
+
+# -- descriptors: nothing the zygote held reaches student code -------------------------------------------
+def test_the_sandbox_holds_only_its_standard_streams_and_the_socket(ctx, place):
+    probe = ("import os\nFDS = {}\nfor fd in os.listdir('/proc/self/fd'):\n"
+             "    try:\n        FDS[int(fd)] = os.readlink(f'/proc/self/fd/{fd}')\n"
+             "    except OSError:\n        pass  # the listing's own descriptor, closed by now\n")
+    box, runs, student = run(ctx, place, probe)
+    try:
+        assert runs[1].status == "ok", runs[1].error
+        fds = student.get("FDS")
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    assert {fd: fds[fd] for fd in (0, 1, 2)} == {0: "/dev/null", 1: "/dev/null", 2: "/dev/null"}, fds
+    # child.isolate keeps the /dev/null it copied onto 0, 1 and 2: harmless, and nothing else may be there
+    others = {fd: target for fd, target in fds.items() if fd > 2 and target != "/dev/null"}
+    assert len(others) == 1 and next(iter(others.values())).startswith("socket:"), fds
+
+
+REGISTER_ATTACK = """
+import dataclasses, os, sys
+from grader.engine import isolation
+from grader.engine.execute import Sandbox, SandboxStudent, zygote_context
+victim, work, uid = sys.argv[1], sys.argv[2], (None if sys.argv[3] == "-" else int(sys.argv[3]))
+hostile = ("import os, stat\\nHIT = []\\n"
+           "for fd in range(3, 1024):\\n"
+           "    try:\\n        if not stat.S_ISFIFO(os.fstat(fd).st_mode):\\n            continue\\n"
+           f"        os.write(fd, b'REGISTER:/{victim}:shared_memory\\\\n' + b''.join(b'REGISTER:/numstab-fake-%d:shared_memory\\\\n' % i for i in range(2000)))\\n"
+           "        HIT.append(fd)\\n    except OSError:\\n        pass\\n")
+layers = isolation.detect()
+policy = isolation.Policy(layers=layers, uid=uid, hide=[os.path.expanduser("~")], keep=isolation.interpreter_paths(),
+                          workdir=work, limits=isolation.Limits(cell_seconds=20, submission_seconds=60))
+box = Sandbox(zygote_context(), [(0, hostile)], policy)
+runs = box.start()
+print("STATUS", runs[0].status, "HIT", SandboxStudent(box).get("HIT"), flush=True)
+box.close()
+"""
+
+
+def test_the_resource_tracker_of_the_grader_is_out_of_reach(tmp_path, sandbox_uid):
+    """A child that wrote REGISTER lines to multiprocessing's tracker pipe made the tracker (outside, as
+    the grader's user) unlink the host's /dev/shm/<name> when the run ended, with a warning per name."""
+    victim = f"numstab-victim-{os.getpid()}"
+    shm = Path("/dev/shm") / victim
+    shm.write_text("another program's shared memory")
+    work = tmp_path / "work"
+    work.mkdir()
+    work.chmod(0o777)
+    try:
+        # its own process: the tracker acts when the grader that started it exits
+        done = __import__("subprocess").run(
+            [sys.executable, "-c", REGISTER_ATTACK, victim, str(work), "-" if sandbox_uid is None else str(sandbox_uid)],
+            cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "STATUS ok HIT []" in done.stdout, done.stdout + done.stderr[-2000:]
+        assert shm.read_text() == "another program's shared memory"
+        assert "leaked shared_memory" not in done.stderr and "numstab-fake" not in done.stderr, done.stderr[-2000:]
+    finally:
+        shm.unlink(missing_ok=True)
+
+
+# -- seccomp: what Docker's default profile refuses, refused here too ------------------------------------
+def test_every_denied_syscall_is_refused_inside_the_sandbox(ctx, place):
+    from grader.engine import syscalls
+
+    if not LAYERS.seccomp:
+        pytest.fail("this host gives no seccomp: " + "; ".join(LAYERS.describe()))
+    probe = ("import ctypes, errno, pyseccomp\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
+             "ANSWERS = {}\n"
+             f"for name in {syscalls.DENIED!r}:\n"
+             "    try:\n        nr = pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name)\n    except Exception:\n        continue\n"
+             "    if nr < 0:\n        continue  # not a syscall of this architecture\n"
+             "    ctypes.set_errno(0)\n"
+             "    ret = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(0)] * 6)\n"
+             "    ANSWERS[name] = (ret, ctypes.get_errno())\n"
+             # with real arguments, as an exploit would call them: both work for an ordinary user elsewhere
+             "params = ctypes.create_string_buffer(120)\n"
+             "ctypes.set_errno(0)\nURING = (libc.syscall(ctypes.c_long(425), 8, params), ctypes.get_errno())\n"
+             "handle = ctypes.create_string_buffer(136); handle[0:4] = (128).to_bytes(4, 'little')\n"
+             "mount_id = ctypes.c_int()\n"
+             "ctypes.set_errno(0)\nHANDLE = (libc.name_to_handle_at(-100, b'/usr', handle, ctypes.byref(mount_id), 0), ctypes.get_errno())\n")
+    box, runs, student = run(ctx, place, probe)
+    try:
+        assert runs[1].status == "ok", runs[1].error
+        answers, uring, handle = student.get("ANSWERS"), student.get("URING"), student.get("HANDLE")
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    assert {"io_uring_setup", "io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at"} <= set(answers)
+    refused = {name: tuple(a) for name, a in answers.items() if a[0] == -1 and a[1] in (errno.EPERM, errno.ENOSYS)}
+    assert refused == {name: tuple(a) for name, a in answers.items()}, set(answers) - set(refused)
+    assert tuple(uring) == (-1, errno.EPERM) and tuple(handle) == (-1, errno.EPERM)
+
+
+def test_the_filter_itself_names_every_denied_syscall():
+    """Without capabilities many of these fail anyway: the filter must refuse them whatever the host."""
+    import io
+    import tempfile as tf
+
+    from grader.engine import syscalls
+
+    with tf.TemporaryFile() as f:
+        syscalls.build().export_pfc(f)
+        f.seek(0)
+        pfc = f.read().decode()
+    for name in ["io_uring_setup", "io_uring_enter", "io_uring_register", "open_by_handle_at", "name_to_handle_at",
+                 "fanotify_init", "lookup_dcookie", "quotactl_fd", "process_madvise", "move_pages", "migrate_pages",
+                 "sethostname", "setdomainname", "vhangup", "uselib", "ustat", "sysfs", "_sysctl", "nfsservctl"]:
+        rule = pfc.split(f'# filter for syscall "{name}"', 1)
+        assert len(rule) == 2 and "action ERRNO(1);" in rule[1].split("# filter for syscall", 1)[0], name
+
+
+def test_torch_still_trains_under_the_filter(ctx, place):
+    work = ("import torch, torch._dynamo\nfrom torch import nn\ntorch.manual_seed(0)\n"
+            "model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))\nLOSSES = []\n"
+            "for opt in [torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), torch.optim.Adam(model.parameters(), lr=1e-2),"
+            " torch.optim.AdamW(model.parameters(), lr=1e-2)]:\n"
+            "    x = torch.randn(64, 8); y = x.sum(1, keepdim=True)\n"
+            "    first = None\n"
+            "    for _ in range(30):\n"
+            "        opt.zero_grad(); loss = nn.functional.mse_loss(model(x), y); loss.backward(); opt.step()\n"
+            "        first = first if first is not None else loss.item()\n"
+            "    LOSSES.append((first, loss.item()))\n"
+            "GRAD = torch.autograd.grad((torch.arange(3.0, requires_grad=True) ** 2).sum(), [torch.ones(1, requires_grad=True)], allow_unused=True)[0] is None\n")
+    box, runs, student = run(ctx, place, work)
+    try:
+        assert runs[1].status == "ok", runs[1].error
+        losses = student.get("LOSSES")
+        honest_parts_answer(student)
+    finally:
+        box.close()
+    assert len(losses) == 3 and all(last < first for first, last in losses), losses

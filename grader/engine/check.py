@@ -97,14 +97,46 @@ def cache_bytecode(folder: Path | None = None) -> Path:
     Where bytecode may not be written (PYTHONDONTWRITEBYTECODE=1, as on this project's machines),
     pytest rewrites every check module's asserts again at each collection: a second of every
     worker's start-up.  Its rewritten modules are ordinary .pyc files, checked against their
-    source's mtime and size, so a changed check is rewritten again.
+    source's mtime and size, so a changed check is rewritten again.  Python runs any .pyc it finds
+    there and they hold the hidden checks, so the folder must be this user's alone (``private_folder``).
     """
-    folder = folder or Path(tempfile.gettempdir()) / f"numstab-grader-pycache-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
     if sys.pycache_prefix is None:
-        sys.pycache_prefix = str(folder)
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        sys.pycache_prefix = str(private_folder(folder or cache / "numstab-grader" / "pycache"))
     sys.dont_write_bytecode = False
     return Path(sys.pycache_prefix)
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder`` if it is (or is now made) a real folder of this user that no one else may write; it is
+    then closed to everyone else (0700).  Otherwise, a fresh one made atomically (``mkdtemp``), removed
+    at exit: a folder someone else made first, or one that others could have written into, is never used.
+    """
+    try:
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+        above = os.stat(folder.parent)  # whoever may rename entries there could swap the folder later
+        safe_above = above.st_uid in (0, os.geteuid()) and (not above.st_mode & 0o022 or above.st_mode & 0o1000)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            st = os.fstat(fd)
+            if safe_above and st.st_uid == os.geteuid() and not st.st_mode & 0o022:
+                os.fchmod(fd, 0o700)
+                return folder
+        finally:
+            os.close(fd)
+    except OSError:  # a symlink (O_NOFOLLOW), a file, or no home to write to
+        pass
+    import atexit
+    import shutil
+    import warnings
+
+    fresh = Path(tempfile.mkdtemp(prefix="numstab-grader-pycache-"))
+    atexit.register(shutil.rmtree, fresh, ignore_errors=True)
+    warnings.warn(f"{folder} is not a private folder of this user (someone else's, writable by others, or a "
+                  f"symlink): bytecode goes to {fresh} instead")
+    return fresh
 
 
 class CheckRun(dict):

@@ -6,6 +6,8 @@ the namespace's init, which is the student's process, and itself stays behind as
 the keeper dies, the init dies (parent-death signal) and the kernel kills everything in the namespace
 with it, so teardown is one kill and nothing outlives it.  In the init:
 
+- descriptors: every one inherited from the zygote is closed but the socket to the checker (the zygote
+  holds multiprocessing's resource-tracker pipe, which a root process outside reads);
 - mounts: private tmpfs over /tmp, /dev/shm, /var/tmp, /run/lock; a fresh /proc showing only the
   sandbox's processes; the course, the repository and $HOME behind empty tmpfs;
 - Landlock: read-only system folders and the interpreter's own folders, read-write only the private
@@ -203,7 +205,9 @@ def readable_paths(policy: Policy) -> list[str]:
 def enter(policy: Policy, close_in_keeper: list[int]) -> str:
     """Isolate the calling (freshly forked) process; returns the working folder, in the sandbox's init.
 
-    The calling process becomes the keeper and never returns from here.
+    ``close_in_keeper``: the init's own descriptors (the socket to the checker): the init keeps them, and
+    stdin, stdout and stderr, and closes every other; the keeper closes them.  The calling process
+    becomes the keeper and never returns from here.
     """
     layers = policy.layers
     parent = os.getppid()
@@ -221,8 +225,9 @@ def enter(policy: Policy, close_in_keeper: list[int]) -> str:
     alive_r, alive_w = os.pipe()
     pid = os.fork()
     if pid:
-        _keep(pid, alive_r, close_in_keeper, layers.namespaces)
+        _keep(pid, alive_w, layers.namespaces)
     os.close(alive_w)
+    close_inherited({0, 1, 2, alive_r, *close_in_keeper})
     _die_with_keeper(alive_r)
     if not layers.namespaces:
         os.setsid()  # no PID namespace: the keeper kills this process group (a submission can leave it)
@@ -252,11 +257,32 @@ def _die_with_keeper(alive_r: int) -> None:
         os._exit(1)
 
 
-def _keep(pid: int, alive_r: int, close: list[int], namespaces: bool) -> None:
-    """The keeper: holds the namespace's init; asked to stop (SIGTERM), it kills and reaps it first."""
-    os.close(alive_r)
-    for fd in close:  # the init alone talks to the checker: its death must close the socket
-        os.close(fd)
+def close_inherited(keep: set[int]) -> None:
+    """Close every descriptor but ``keep`` (close_range(2) underneath, as bubblewrap and nsjail do).
+
+    multiprocessing's handles then name closed descriptors: they are forgotten, so that a student's
+    ``SharedMemory`` starts a resource tracker of its own, inside the sandbox.
+    """
+    low = 0
+    for fd in sorted(keep):
+        if fd > low:  # never an empty range: closerange(n, n) would ask close_range(2) for n..UINT_MAX
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 2**31 - 1)
+    from multiprocessing import forkserver, resource_tracker
+
+    resource_tracker._resource_tracker._fd = resource_tracker._resource_tracker._pid = None
+    forkserver._forkserver._forkserver_alive_fd = None
+    forkserver._forkserver._inherited_fds = None
+
+
+def _keep(pid: int, alive_w: int, namespaces: bool) -> None:
+    """The keeper: holds the namespace's init; asked to stop (SIGTERM), it kills and reaps it first.
+
+    It keeps only ``alive_w`` (the init dies when it closes) and the standard streams: the init alone
+    talks to the checker, so its death closes the socket.
+    """
+    close_inherited({0, 1, 2, alive_w})
 
     def stop(signum, frame):
         try:

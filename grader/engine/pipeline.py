@@ -133,17 +133,19 @@ class LocalPool:
 
 def grade_course(course: Path, *, force: bool = False, workers: int | None = None, allow_weak: bool = False,
                  demo: bool = False, seed: int | None = None, progress=None, limits: dict | None = None,
-                 runner=None, only: set[str] | None = None) -> Summary:
+                 runner=None, only: set[str] | None = None, locked: bool = False) -> Summary:
     """Grade every changed submission of ``course`` into its gradebook.  ``runner``: where jobs run
-    (default: a ``LocalPool``); ``only``: the keys (``student/assignment``) to consider, default all."""
+    (default: a ``LocalPool``); ``only``: the keys (``student/assignment``) to consider, default all;
+    ``locked``: the caller holds ``lock_course`` already (``--zip``)."""
     nbgrader_tuning.install()
     course = Path(course).resolve()
     summary = Summary(course, isolation_layers(allow_weak or demo), seed=choose_seed(seed))
-    lock = lock_course(course)
+    lock = None if locked else lock_course(course)
     try:
         return _grade(course, summary, force, workers, progress, limits, runner, only)
     finally:
-        os.close(lock)
+        if lock is not None:
+            os.close(lock)
 
 
 def _grade(course: Path, summary: Summary, force: bool, workers: int | None, progress, limits: dict | None,
