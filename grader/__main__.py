@@ -60,7 +60,7 @@ def cmd_grade(args) -> int:
     course = summary.course
     db_url = db_url_for(course)
     export_csv(course, db_url)
-    summary.engine_failures += generate_feedback(course, summary.graded) if not args.no_feedback else []
+    summary.problems += generate_feedback(course, summary.graded) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
     console.print(f"isolation ({summary.where}):")
@@ -79,7 +79,7 @@ def cmd_grade(args) -> int:
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
-    for line in summary.skipped + problems + summary.engine_failures + summary.refused:
+    for line in summary.skipped + problems + summary.problems + summary.engine_failures + summary.refused:
         console.print("  " + line, markup=False, style="yellow")
     console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
     return 1 if summary.engine_failures else 0
