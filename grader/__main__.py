@@ -51,7 +51,9 @@ def cmd_grade(args) -> int:
     try:
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
                                allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
-                               progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None)
+                               progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None,
+                               limits={k: v for k, v in (("cell_seconds", args.cell_seconds),
+                                                         ("submission_seconds", args.submission_seconds)) if v} or None)
     except (EngineError, ClusterError) as exc:
         progress.stop()
         console.print(f"[red]grade: {exc}[/red]", soft_wrap=True)
@@ -125,6 +127,10 @@ def main(argv=None) -> int:
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="grade on the workers of this Dask scheduler (see README: Grading on a cluster)")
     g.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
+    g.add_argument("--cell-seconds", type=float, default=None, help="wall clock limit of one cell or one check's "
+                   "call into the submission (default 60)")
+    g.add_argument("--submission-seconds", type=float, default=None,
+                   help="wall clock limit of one submission's cells and calls together (default 300)")
     g.add_argument("--book-url", default=None, help="where the feedback's links point: the published book's base URL "
                    "(default: GRADER_BOOK_URL, else the release's own book, ../../book/ from an exercise folder)")
     g.set_defaults(func=cmd_grade)
