@@ -159,6 +159,27 @@ SHAPES = {
 }
 
 
+# -- rows: what collect sees in a student's folder (names, links, sheer numbers) -----------------------------------
+def _many_files(folder: Path) -> None:
+    for i in range(500):
+        (folder / f"copy-{i:03d}-{'x' * 200}.ipynb"[:250]).write_text("{}")
+
+
+def _non_utf8_name(folder: Path) -> None:
+    (Path(os.fsdecode(bytes(folder) + b"/\xff\x1b[2J.ipynb"))).write_text("{}")
+
+
+def _symlinked_notebook(folder: Path) -> None:
+    """The notebook is a link to the honest student's: never graded, never compared as this student's."""
+    path = folder / f"{A}.ipynb"
+    path.unlink()
+    path.symlink_to(folder.parent.parent.parent / "honest" / A / f"{A}.ipynb")
+
+
+FOLDERS = {"many-files": ("honest", _many_files), "non-utf8-name": ("honest", _non_utf8_name),
+           "symlinked-notebook": ("zero", _symlinked_notebook)}
+
+
 def _write_nb(course: Path, student: str, nb) -> Path:
     folder = course / "submitted" / student / A
     folder.mkdir(parents=True)
@@ -194,6 +215,8 @@ def build_class(course: Path, honest_only: bool = False) -> None:
             nb.cells.append(nbformat.v4.new_code_cell(last))
         nb.cells += [nbformat.v4.new_code_cell("pass") for _ in range(EXTRA_CELLS)]
         _write_nb(course, student, nb)
+    for student, (_, change) in FOLDERS.items():
+        change(_write_nb(course, student, solved(release, answers)).parent)
     for student, build in SHAPES.items():
         path = _write_nb(course, student, solved(release, answers))
         path.write_bytes(build(json.loads(path.read_text())))
@@ -234,7 +257,7 @@ def test_the_run_finishes_with_report_grades_and_exit_status_0(hostile_run):
     assert "engine failures 0" in run.stdout
     assert (course / "report.html").is_file() and (course / "grades.csv").is_file()
     students = {line.split(",")[3] for line in (course / "grades.csv").read_text().splitlines()[1:]}
-    expected = {"honest", "partial", *AFTER_SETUP, *BEFORE_SETUP, *REDEFINE_LAST, *FLOODS, *SHAPES}
+    expected = {"honest", "partial", *AFTER_SETUP, *BEFORE_SETUP, *REDEFINE_LAST, *FLOODS, *FOLDERS, *SHAPES}
     assert students == expected
 
 
@@ -246,7 +269,7 @@ def test_honest_students_get_exactly_their_score_alone(hostile_run, alone):
 
 EXPECTED = {**{s: e for s, (e, _) in AFTER_SETUP.items()}, **{s: e for s, (e, _) in BEFORE_SETUP.items()},
             **{s: e for s, (e, _) in REDEFINE_LAST.items()}, **{s: e for s, (e, _, _) in FLOODS.items()},
-            **{s: "zero" for s in SHAPES}}
+            **{s: e for s, (e, _) in FOLDERS.items()}, **{s: "zero" for s in SHAPES}}
 HOSTILE = [s for s, e in EXPECTED.items() if e != "ref"]  # the others are references for them
 
 
@@ -296,6 +319,19 @@ def test_bad_notebook_shapes_are_a_problem_line_naming_file_cell_and_reason(host
     for row, line in lines.items():
         assert f"submitted/{row}/{A}/{A}.ipynb: not a valid notebook" in line and "scored 0" in line, (row, line)
         assert f"{row}/{A}: " in report and f"{row}/{A}: " in run.stdout
+
+
+def test_odd_folders_are_a_few_lines_and_a_link_is_never_read(hostile_run):
+    course, run, _ = hostile_run
+    problems = marker(course, "many-files")["problems"]
+    assert len(problems) == 20 and "and 481 more odd entries" in problems[-1]
+    assert any("file name is not UTF-8" in p for p in marker(course, "non-utf8-name")["problems"])
+    assert "\x1b" not in run.stdout.split("Grades (")[-1]  # the raw name's escape bytes never reach the console
+    assert not (course / "autograded" / "symlinked-notebook" / A / f"{A}.ipynb").exists()
+    # the similarity report never reads through the link: otherwise it would flag a 100% copy of honest
+    report = (course / "report.html").read_text()
+    assert "symlinked-notebook</td>" not in report and "symlinked-notebook.py" not in \
+        {p.name for p in (course / "similarity" / A / "code").iterdir()}
 
 
 @pytest.mark.parametrize("row", ["flood-reports", "flood-refusals"])

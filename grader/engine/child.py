@@ -6,11 +6,12 @@ plain data until told to stop.
 """
 from __future__ import annotations
 
+# Student code runs in this process and may rebind builtins: the child's own code keeps the real ones.
+from builtins import BaseException, compile, exec, isinstance, len, max, min, set, str, type
 import io
 import os
 import sys
 import traceback
-from typing import Union
 
 from grader.engine import isolation, wire
 from grader.student.selfcheck import LocalStudent, StudentError
@@ -88,7 +89,7 @@ def serve(sock, ns: dict) -> None:
                "call_returning_inputs": student.call_returning_inputs, "call_under": student.call_under}
     wire.send(sock, wire.Ready())
     while True:
-        request, data = wire.recv(sock, Union[wire.Request, wire.Bye], device_map=lambda d: d)
+        request, data = wire.recv(sock, wire.Serving, device_map=lambda d: d)
         if isinstance(request, wire.Bye):
             return
         try:

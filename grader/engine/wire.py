@@ -12,6 +12,10 @@ validation is in C, and its errors name the field (``$.index``) that was wrong.
 """
 from __future__ import annotations
 
+# Student code shares the child's process and may rebind builtins (``builtins.isinstance = lambda *a:
+# True``): the pipe's code keeps its own references to the real ones, bound here at import.
+from builtins import (bytearray, bytes, dict, float, int, isinstance, len, list, max, min, range, repr, str,
+                      tuple, type)
 import math
 import socket
 import struct
@@ -95,6 +99,7 @@ class Refusal(_Message, tag="error"):
 
 # What each side may receive, phase by phase: a kind outside the phase's union is a schema violation.
 ToChild = Union[Work, Request, Bye]
+Serving = Union[Request, Bye]
 CellReport = Union[IsolationFailed, CellStart, CellDone, Ready]
 Reply = Union[Answer, Refusal]
 
@@ -102,6 +107,14 @@ Reply = Union[Answer, Refusal]
 class _Frame(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     msg: msgspec.Raw
     data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+# Decoders are built now, at import (in the zygote): msgspec compiles a type's schema in Python on first
+# use, which must not happen after student code has rebound builtins in the child.
+_ENCODER = msgspec.json.Encoder()
+_ANY = msgspec.json.Decoder()
+_FRAME = msgspec.json.Decoder(_Frame)
+_DECODERS = {kind: msgspec.json.Decoder(kind) for kind in (Work, ToChild, Serving, CellReport, Reply)}
 
 
 def _pack(value, buffers: list[bytes], depth: int = 0):
@@ -213,14 +226,14 @@ def _encode_guarded(fn):
 
 def encode(value) -> bytes:
     buffers: list[bytes] = []
-    return _encode_guarded(lambda: _frame(msgspec.json.encode(_pack(value, buffers)), buffers))
+    return _encode_guarded(lambda: _frame(_ENCODER.encode(_pack(value, buffers)), buffers))
 
 
 def decode(frame: bytes, device_map=lambda d: "cpu"):
     """Plain data from a frame; ``device_map`` says where tensors go (the checker picks)."""
     def run():
         header, buffers = _split(frame)
-        return _unpack(msgspec.json.decode(header), buffers, device_map)
+        return _unpack(_ANY.decode(header), buffers, device_map)
     return _decode_guarded(run)
 
 
@@ -229,7 +242,7 @@ def encode_message(msg: _Message, data=None) -> bytes:
     def run():
         buffers: list[bytes] = []
         packed = _pack(data, buffers)
-        header = b'{"msg":' + msgspec.json.encode(msg) + b',"data":' + msgspec.json.encode(packed) + b"}"
+        header = b'{"msg":' + _ENCODER.encode(msg) + b',"data":' + _ENCODER.encode(packed) + b"}"
         return _frame(header, buffers)
     return _encode_guarded(run)
 
@@ -238,9 +251,9 @@ def decode_message(frame: bytes, kind, device_map=lambda d: "cpu"):
     """``(message, data)`` from a frame; ``kind`` is the message type or union expected now."""
     def run():
         header, buffers = _split(frame)
-        outer = msgspec.json.decode(header, type=_Frame)
-        msg = msgspec.json.decode(outer.msg, type=kind)
-        return msg, _unpack(msgspec.json.decode(outer.data), buffers, device_map)
+        outer = _FRAME.decode(header)
+        decoder = _DECODERS.get(kind) or msgspec.json.Decoder(kind)
+        return decoder.decode(outer.msg), _unpack(_ANY.decode(outer.data), buffers, device_map)
     return _decode_guarded(run)
 
 
