@@ -58,7 +58,9 @@ def cmd_grade(args) -> int:
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
                                allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
                                progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None,
-                               locked=lock is not None)
+                               locked=lock is not None,
+                               limits={k: v for k, v in (("cell_seconds", args.cell_seconds),
+                                                         ("submission_seconds", args.submission_seconds)) if v} or None)
     except (EngineError, ClusterError) as exc:
         progress.stop()
         say(f"grade: {exc}", style="red")
@@ -70,7 +72,7 @@ def cmd_grade(args) -> int:
     course = summary.course
     db_url = db_url_for(course)
     export_csv(course, db_url)
-    summary.engine_failures += generate_feedback(course, summary.graded) if not args.no_feedback else []
+    summary.problems += generate_feedback(course, summary.graded) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
     console.print(f"isolation ({summary.where}):")
@@ -91,7 +93,7 @@ def cmd_grade(args) -> int:
     console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
                   f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
     problems = problem_lines(load_markers(course), set(summary.graded))
-    for line in collected + summary.skipped + problems + summary.engine_failures + summary.refused:
+    for line in collected + summary.skipped + problems + summary.problems + summary.engine_failures + summary.refused:
         say("  " + line, style="yellow")
     console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
     return 1 if summary.engine_failures else 0
@@ -173,6 +175,10 @@ def main(argv=None) -> int:
     g.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                    help="grade on the workers of this Dask scheduler (see README: Grading on a cluster)")
     g.add_argument("--no-feedback", action="store_true", help="skip nbgrader's feedback HTML")
+    g.add_argument("--cell-seconds", type=float, default=None, help="wall clock limit of one cell or one check's "
+                   "call into the submission (default 60)")
+    g.add_argument("--submission-seconds", type=float, default=None,
+                   help="wall clock limit of one submission's cells and calls together (default 300)")
     g.add_argument("--book-url", default=None, help="where the feedback's links point: the published book's base URL "
                    "(default: GRADER_BOOK_URL, else the release's own book, ../../book/ from an exercise folder)")
     g.set_defaults(func=cmd_grade)

@@ -6,6 +6,9 @@ plain data until told to stop.
 """
 from __future__ import annotations
 
+# Student code runs in this process and may rebind builtins: the child's own code keeps the real ones.
+from builtins import BaseException, compile, exec, isinstance, len, max, min, set, str, type
+import builtins
 import io
 import os
 import sys
@@ -13,6 +16,9 @@ import traceback
 
 from grader.engine import isolation, wire
 from grader.student.selfcheck import LocalStudent, StudentError
+
+
+_REAL_BUILTINS = dict(builtins.__dict__)  # as the zygote imported them, before any student code
 
 
 class CappedText(io.TextIOBase):
@@ -50,50 +56,62 @@ def isolate(sock, policy: isolation.Policy) -> None:
         os.dup2(devnull, fd)
 
 
-def run_cells(sock, cells: list, skip: set, cap: int) -> dict:
+def _text(s: str, cap: int) -> str:
+    """Capped, and encodable: a lone surrogate a student printed becomes '?' instead of breaking the pipe."""
+    return s[:cap].encode("utf-8", "replace").decode("utf-8")
+
+
+def run_cells(sock, work: wire.Work, cap: int) -> dict:
     # The setup cell imports the public `selfcheck` that ships beside the release notebook.
     sys.modules.setdefault("selfcheck", sys.modules["grader.student.selfcheck"])
     ns: dict = {"__name__": "__main__", "__builtins__": __builtins__}
-    out = CappedText(cap)
-    for index, source in cells:
+    out = CappedText(min(cap, wire.MAX_STDOUT - 200))
+    skip = set(work.skip)
+    for index, source in work.cells:
         if index in skip:
             continue
-        wire.send(sock, {"type": "cell_start", "index": index})
+        wire.send(sock, wire.CellStart(index=index))
         sys.stdout = sys.stderr = out
         status, error = "ok", ""
         try:
             exec(compile(source, f"<cell {index}>", "exec"), ns)
         except BaseException as exc:  # sys.exit, KeyboardInterrupt: an error of this cell, not our exit
             status = "error"
-            error = "".join(traceback.format_exception_only(type(exc), exc))[-2000:]
+            error = "".join(traceback.format_exception_only(type(exc), exc))
         finally:
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        wire.send(sock, {"type": "cell", "index": index, "status": status, "error": error, "stdout": out.take()})
+        wire.send(sock, wire.CellDone(index=index, status=status, error=_text(error[-2000:], 2000),
+                                      stdout=_text(out.take(), wire.MAX_STDOUT)))
     return ns
 
 
 def serve(sock, ns: dict) -> None:
+    # The checks' calls go through LocalStudent and plain() here, which rely on isinstance and friends:
+    # builtins a cell rebound (`builtins.isinstance = lambda *a: True`) are put back first, so such a
+    # patch changes nothing a check sees (it never reaches the checker's own process anyway).
+    builtins.__dict__.update(_REAL_BUILTINS)
     student = LocalStudent(ns)
     methods = {"call": student.call, "get": student.get, "has": student.has,
                "optimizer_steps": student.optimizer_steps,
                # side effects and contexts, evaluated here, where the student's code runs (check contract)
                "call_returning_inputs": student.call_returning_inputs, "call_under": student.call_under}
-    wire.send(sock, {"type": "ready"})
+    wire.send(sock, wire.Ready())
     while True:
-        request = wire.recv(sock, device_map=lambda d: d)
-        if request.get("op") == "bye":
+        request, data = wire.recv(sock, wire.Serving, device_map=lambda d: d)
+        if isinstance(request, wire.Bye):
             return
         try:
-            value = methods[request["op"]](*request.get("args", ()), **request.get("kwargs", {}))
-            reply = {"ok": value}
+            args, kwargs = data
+            value = methods[request.op](*args, **kwargs)
+            reply, payload = wire.Answer(), value
         except StudentError as exc:
-            reply = {"error": str(exc)}
+            reply, payload = wire.Refusal(error=_text(str(exc), 2000)), None
         except BaseException as exc:
-            reply = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            reply, payload = wire.Refusal(error=_text(f"{type(exc).__name__}: {exc}", 2000)), None
         try:
-            wire.send(sock, reply)
+            wire.send(sock, reply, payload)
         except wire.WireError as exc:
-            wire.send(sock, {"error": f"结果无法传回评分程序: {exc}"})
+            wire.send(sock, wire.Refusal(error=_text(f"结果无法传回评分程序: {exc}", 2000)))
 
 
 def main(sock, policy: isolation.Policy) -> None:
@@ -102,13 +120,13 @@ def main(sock, policy: isolation.Policy) -> None:
         try:
             isolate(sock, policy)
         except Exception as exc:  # the engine's failure, not the student's: the checker must hear it
-            wire.send(sock, {"type": "isolation_failed", "error": f"{type(exc).__name__}: {exc}"[:500]})
+            wire.send(sock, wire.IsolationFailed(error=_text(f"{type(exc).__name__}: {exc}", 500)))
             raise
         import torch
 
         torch.set_num_threads(1)
-        work = wire.recv(sock, device_map=lambda d: d)
-        ns = run_cells(sock, work["cells"], set(work["skip"]), policy.limits.output_bytes)
+        work, _ = wire.recv(sock, wire.Work)
+        ns = run_cells(sock, work, policy.limits.output_bytes)
         serve(sock, ns)
     except BaseException:
         pass

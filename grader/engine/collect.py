@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.engine.boundary import MAX_NOTEBOOK_BYTES, printable
 from grader.layout import ASSIGNMENTS
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-MAX_NOTEBOOK_BYTES = 20 * 2**20
+MAX_PROBLEMS = 20  # lines per submission: ten thousand odd files in one folder are one line, not ten thousand
 
 
 @dataclass
@@ -73,7 +74,7 @@ def collect(course: Path, assignments=ASSIGNMENTS) -> Collected:
     subs, skipped = [], []
     if not root.is_dir():
         return Collected(subs, [f"{root}: no submitted/ folder in the course directory"])
-    for student, raw in _names(root):
+    for student, raw in _names(root):  # the top folder is the instructor's: an error there stops the run
         where = root / os.fsdecode(raw)
         if student is None:
             skipped.append(f"{root}/{raw!r}: student folder name is not UTF-8; rename it")
@@ -86,15 +87,24 @@ def collect(course: Path, assignments=ASSIGNMENTS) -> Collected:
         if not STUDENT_ID.match(student):
             skipped.append(f"{where}: '{student}' is not a valid student id (letters, digits, _ . @ -)")
             continue
-        for name, raw_a in _names(where):
+        try:
+            entries = _names(where)
+        except OSError as exc:
+            skipped.append(f"{where}: cannot be read ({exc.strerror}); not graded")
+            continue
+        for name, raw_a in entries:
             folder = where / os.fsdecode(raw_a)
             if name not in assignments:
-                skipped.append(f"{folder}: unknown assignment {name or raw_a!r}; expected one of {', '.join(assignments)}")
+                skipped.append(f"{folder}: unknown assignment {printable(name or repr(raw_a), 100)!r}; "
+                               f"expected one of {', '.join(assignments)}")
                 continue
             if folder.is_symlink() or not folder.is_dir():
                 skipped.append(f"{folder}: not a plain folder (symlink or file)")
                 continue
-            subs.append(_submission(student, name, folder))
+            try:
+                subs.append(_submission(student, name, folder))
+            except OSError as exc:  # a folder it may not list (mode 000 as an ordinary user), a file gone
+                skipped.append(f"{folder}: cannot be read ({exc.strerror}); not graded")
     return Collected(subs, skipped)
 
 
@@ -109,6 +119,8 @@ def _submission(student: str, assignment: str, folder: Path) -> Submission:
             problems.append(f"{path}: symlink in the submission; ignored")
         elif name.endswith(".ipynb") and path != notebook:
             problems.append(f"{path}: extra notebook; only {notebook.name} is graded")
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS - 1:] = [f"{folder}: ... and {len(problems) - MAX_PROBLEMS + 1} more odd entries"]
     if notebook.is_symlink():
         notebook = None
     elif not notebook.is_file():

@@ -24,6 +24,10 @@ from grader.student.selfcheck import StudentError
 PRELOAD = ["torch", "torch._dynamo", "numpy", "pyseccomp", "grader.engine.child", "grader.student.selfcheck",
            "grader.engine.wire", "grader.engine.isolation"]
 MAX_RESTARTS = 3
+# Caps applied here, in the checker, whatever the child claims: the notebook, the marker and the
+# feedback of a submission that floods stay small (the child's own caps are the student's to break).
+MAX_SUBMISSION_OUTPUT = 64 * 2**10  # characters of output and error text kept over all its cells
+MAX_REPLY_ERROR = 1000              # characters of a refused request's message (a check's failure)
 
 
 @dataclass
@@ -91,13 +95,21 @@ def spawn_child(ctx, policy: isolation.Policy):
 
 
 class Sandbox:
-    """One submission's student process, as seen from the checker."""
+    """One submission's student process, as seen from the checker.
+
+    Everything the child sends is the student's: its code can write to the pipe.  So each message is
+    typed (grader/engine/wire.py) and must also be the one the protocol expects now: the ``cell_start``
+    of the next cell sent, then that cell's report, then ``ready``.  Each waits against one deadline
+    fixed when the wait began, so neither a drip of bytes nor a stream of messages stretches a cell.  A
+    message out of turn ends the child and is the fault of the cell that was running (or, between
+    cells, of the last one that ran: only student code, a thread of it, writes out of turn).
+    """
 
     def __init__(self, ctx, cells: list[tuple[int, str]], policy: isolation.Policy, spare=None,
                  locked: frozenset[int] = frozenset()):
         """``spare``: a child from ``spawn_child`` for this policy, already isolated and waiting.
-        ``locked``: indices of the instructor's locked cells, which are never skipped."""
-        self.ctx, self.cells, self.policy, self.spare, self.locked = ctx, cells, policy, spare, locked
+        ``locked``: indices of the instructor's locked cells, which are never skipped for a fault of their own."""
+        self.ctx, self.cells, self.policy, self.spare, self.locked = ctx, list(cells), policy, spare, locked
         self.cuda = policy.cuda
         self.runs: dict[int, CellRun] = {}
         self.skip: set[int] = set()
@@ -106,70 +118,115 @@ class Sandbox:
         self.proc = self.sock = None
         self.busy = 0.0      # seconds the student's cells ran (calls are timed inside the check bodies)
         self.peak_rss = 0    # bytes, the largest child seen
+        self.kept = 0        # characters of cell output and errors kept so far (MAX_SUBMISSION_OUTPUT)
         self.deadline = time.monotonic() + policy.limits.submission_seconds
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> dict[int, CellRun]:
         """Run the cells; returns what happened to each.  Restarts past cells that hang or kill it.
 
-        A locked cell that hangs or dies is the engine's problem, not the student's: retried once in a
-        fresh sandbox, then ``SandboxError``; it is never skipped.
+        A locked cell that hangs or dies is retried once in a fresh sandbox (the host may have killed
+        it).  If it fails again it runs alone, with the other locked cells before it: where it then
+        works, the student's cells before it broke it, and it counts as theirs (recorded, skipped);
+        where it fails alone too, the engine is broken: ``SandboxError``.
         """
         while True:
-            self.proc, self.sock = self.spare or spawn_child(self.ctx, self.policy)
-            self.spare = None
-            try:
-                wire.send(self.sock, {"cells": [list(c) for c in self.cells], "skip": sorted(self.skip)})
-                culprit = self._follow_cells()
-            except OSError:  # the child was gone before it got its cells
-                culprit = -1
+            culprit = self._attempt()
             if culprit is None:
                 return self.runs
-            self.kill()
             if culprit in self.locked:
-                if self.locked_retried:
-                    raise SandboxError(f"locked cell {culprit} failed twice in a fresh sandbox "
-                                       f"({self.runs[culprit].status}: {self.runs[culprit].error})")
-                self.locked_retried = True
-                del self.runs[culprit]
-                continue
+                if not self.locked_retried:
+                    self.locked_retried = True
+                    self.runs.pop(culprit, None)
+                    continue
+                failed = self.runs.get(culprit) or CellRun(culprit, "died")
+                if not self._locked_cells_run_alone(culprit):
+                    raise SandboxError(f"locked cell {culprit} failed twice in a fresh sandbox and alone "
+                                       f"({failed.status}: {failed.error})")
+                self.runs[culprit] = CellRun(culprit, failed.status, f"{failed.error} (an instructor cell, "
+                                             "broken by the student's cells before it: alone it runs)")
             self.skip.add(culprit)
             if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
                 return self.runs
             self.restarts += 1
 
+    def _attempt(self) -> int | None:
+        """One child runs the cells; None when it got to ``ready``, else the culprit (killed by then)."""
+        self.proc, self.sock = self.spare or spawn_child(self.ctx, self.policy)
+        self.spare = None
+        try:
+            wire.send(self.sock, wire.Work(cells=self.cells, skip=sorted(self.skip)),
+                      deadline=time.monotonic() + self.policy.limits.cell_seconds)
+            culprit = self._follow_cells()
+        except OSError:  # the child was gone before it got its cells (TimeoutError included)
+            culprit = -1
+        if culprit is not None:
+            self.kill()
+        return culprit
+
+    def _locked_cells_run_alone(self, culprit: int) -> bool:
+        probe = Sandbox(self.ctx, [c for c in self.cells if c[0] in self.locked and c[0] <= culprit], self.policy)
+        try:
+            return probe._attempt() is None
+        finally:
+            probe.kill()
+
     def _follow_cells(self) -> int | None:
-        """Read cell reports until ``ready``; returns the index of a cell that hung or killed the child."""
-        current = None
-        started = 0.0
+        """Read cell reports until ``ready``; returns the index of a cell that hung, killed the child or
+        broke the protocol (-1 when none can be named)."""
         limit = self.policy.limits.cell_seconds
+        expected = [i for i, _ in self.cells if i not in self.skip]
+        pos, current, heard, started = 0, None, False, 0.0
+        deadline = min(time.monotonic() + limit, self.deadline)  # one per awaited message, never extended
         while True:
-            wait = min(limit, self.deadline - time.monotonic())
+            last = current if current is not None else (expected[pos - 1] if pos else -1)
             try:
-                self.sock.settimeout(max(wait, 0.01))
-                msg = wire.recv(self.sock)
-            except (socket.timeout, TimeoutError):
+                msg, _ = wire.recv(self.sock, wire.CellReport, deadline=deadline, max_bytes=wire.MAX_REPORT)
+            except TimeoutError:
                 if current is not None:
-                    self.runs[current] = CellRun(current, "timeout", f"cell ran longer than {limit:.0f} s")
-                return current if current is not None else -1
-            except (EOFError, OSError, wire.WireError) as exc:
-                if current is not None:
-                    self.runs[current] = CellRun(current, "died", f"the cell ended the process ({exc})")
-                return current if current is not None else -1
-            if not isinstance(msg, dict):
-                return current if current is not None else -1
-            if msg.get("type") == "isolation_failed" and not self.runs and current is None:
+                    return self._blame(current, "timeout", f"cell ran longer than {limit:.0f} s")
+                return self._blame(last, "died", f"the process stopped answering after this cell ({limit:.0f} s)")
+            except (EOFError, OSError) as exc:
+                return self._blame(last, "died", f"the cell ended the process ({exc})")
+            except wire.WireError as exc:
+                return self._blame(last, "died", f"the cell broke the grader's protocol ({exc})")
+            first, heard = not heard, True
+            if isinstance(msg, wire.IsolationFailed) and first and pos == 0:
                 self.kill()
-                raise SandboxError(f"the sandbox could not be built: {msg.get('error')}")
-            if msg.get("type") == "cell_start":
-                current, started = msg.get("index"), time.perf_counter()
-            elif msg.get("type") == "cell":
+                raise SandboxError(f"the sandbox could not be built: {msg.error}")
+            if isinstance(msg, wire.CellStart) and current is None and pos < len(expected) \
+                    and msg.index == expected[pos]:
+                current, started = msg.index, time.perf_counter()
+                deadline = min(time.monotonic() + limit, self.deadline)
+            elif isinstance(msg, wire.CellDone) and msg.index == current:
                 self.busy += time.perf_counter() - started
-                self.runs[msg["index"]] = CellRun(msg["index"], msg.get("status", "error"),
-                                                  str(msg.get("error", "")), str(msg.get("stdout", "")))
-                current = None
-            elif msg.get("type") == "ready":
+                self.runs[current] = CellRun(current, msg.status, *self._keep(msg.error[:2000], msg.stdout))
+                current, pos = None, pos + 1
+                deadline = min(time.monotonic() + limit, self.deadline)
+            elif isinstance(msg, wire.Ready) and current is None and pos == len(expected):
                 return None
+            else:
+                want = (f"the report of cell {current}" if current is not None else
+                        f"the start of cell {expected[pos]}" if pos < len(expected) else "ready")
+                return self._blame(last, "died", f"the cell broke the grader's protocol (sent {type(msg).__name__} "
+                                                 f"{getattr(msg, 'index', '')} where {want} was due)")
+
+    def _blame(self, index: int, status: str, error: str) -> int:
+        if index >= 0:
+            self.runs[index] = CellRun(index, status, *self._keep(error, ""))
+        return index
+
+    def _keep(self, error: str, stdout: str) -> tuple[str, str]:
+        """A cell's error and output, cut to the per-cell cap and to what is left of the submission's."""
+        stdout = stdout[:self.policy.limits.output_bytes + 100]  # + the child's "[... dropped]" line
+        room = max(MAX_SUBMISSION_OUTPUT - self.kept, 0)
+        error = error[:room] if room else ""
+        room -= len(error)
+        if len(stdout) > room:
+            stdout = stdout[:room] + (f"\n[... output past the submission's {MAX_SUBMISSION_OUTPUT} characters dropped]"
+                                      if room or stdout else "")
+        self.kept += len(error) + len(stdout)
+        return error, stdout
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.is_alive() and self.sock is not None
@@ -210,8 +267,8 @@ class Sandbox:
             self.note_peak()
         if self.alive():
             try:
-                wire.send(self.sock, {"op": "bye"})
-            except OSError:
+                wire.send(self.sock, wire.Bye(), deadline=time.monotonic() + 1)
+            except (OSError, wire.WireError):
                 pass
         self.kill()
 
@@ -222,23 +279,22 @@ class Sandbox:
                 raise StudentError("学生进程已结束, 无法继续检查 (the submission's process is gone)")
             self.restarts += 1
             self.start()
+        limit = self.policy.limits.cell_seconds
+        deadline = max(time.monotonic() + 0.01, min(time.monotonic() + limit, self.deadline))  # the whole exchange
         try:
-            self.sock.settimeout(max(0.01, min(self.policy.limits.cell_seconds, self.deadline - time.monotonic())))
-            wire.send(self.sock, {"op": op, "args": list(args), "kwargs": kwargs})
-            reply = wire.recv(self.sock, device_map=self._device)
-        except (socket.timeout, TimeoutError):
+            wire.send(self.sock, wire.Request(op=op), [list(args), kwargs], deadline=deadline)
+            reply, value = wire.recv(self.sock, wire.Reply, device_map=self._device, deadline=deadline)
+        except TimeoutError:
             self.kill()
-            raise StudentError(f"调用超时 (no answer within {self.policy.limits.cell_seconds:.0f} s)") from None
+            raise StudentError(f"调用超时 (no answer within {limit:.0f} s)") from None
         except (EOFError, OSError, wire.WireError) as exc:
             self.proc.join(1)
             status = self.proc.exitcode  # the keeper exits with the init's status (a signal N as 256 - N)
             self.kill()
-            raise StudentError(f"学生进程异常: {exc} (exit status {status})") from None
-        if not isinstance(reply, dict) or not ({"ok", "error"} & reply.keys()):
-            raise StudentError("学生进程返回了无法识别的回答")
-        if "error" in reply:
-            raise StudentError(str(reply["error"]))
-        return reply["ok"]
+            raise StudentError(f"学生进程异常: {str(exc)[:300]} (exit status {status})") from None
+        if isinstance(reply, wire.Refusal):
+            raise StudentError(reply.error[:MAX_REPLY_ERROR])
+        return value
 
     def _device(self, name) -> str:
         return "cuda" if name == "cuda" and self.cuda else "cpu"

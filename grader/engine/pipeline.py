@@ -1,7 +1,9 @@
 """`make grade`: collect -> sanitize -> execute + check (workers) -> record -> report.
 
 Reading ``grade_course`` tells what grading does, in order.  A student's crash is a grade; only the
-engine's own failures make the exit status non-zero.
+engine's own failures make the exit status non-zero.  Each stage of the main process runs one
+submission at a time inside ``contained``: whatever one submission's data makes it raise becomes that
+submission's problem line and a grade of 0, and the next submission goes on.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from grader.engine.collect import Submission, collect
 from grader.engine.execute import bare_main
 from grader.engine.gradebook import Gradebook, ensure_gradebook
 from grader.engine.record import course_config, read_marker, record
-from grader.engine.sanitize import sanitize
+from grader.engine.sanitize import Sanitized, sanitize
 from grader.engine.worker import Graded, Job, Timing
 from grader.layout import ASSIGNMENTS, checks_of
 
@@ -42,6 +44,7 @@ class Summary:
     timings: dict[str, Timing] = field(default_factory=dict)
     where: str = "local pool"
     refused: list[str] = field(default_factory=list)  # cluster workers that were sent no job, and why
+    problems: list[str] = field(default_factory=list)  # a stage after record (feedback, similarity) failed on one
 
     @property
     def level(self) -> str:
@@ -100,7 +103,10 @@ def changed(course: Path, submissions: list[Submission], force: bool) -> tuple[l
     versions = {a: checks_version(a) for a in ASSIGNMENTS}
     due, unchanged = [], []
     for sub in submissions:
-        fp = sub.fingerprint(versions[sub.assignment])
+        try:
+            fp = sub.fingerprint(versions[sub.assignment])
+        except OSError:  # gone or unreadable since collect: graded (and reported) like any other
+            fp = secrets.token_hex(32)
         marker = read_marker(course, sub)
         if not force and marker and marker.get("fingerprint") == fp:
             unchanged.append(sub.key)
@@ -168,7 +174,18 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
 
     def done(sub, fp, clean, graded: Graded | None, prepared: float = 0.0) -> None:
         started = time.thread_time()  # CPU time: the workers share the cores with this thread
-        record(course, db_url, sub, clean, graded, fp, config)
+        try:
+            record(course, db_url, sub, clean, graded, fp, config)
+        except Exception as exc:  # the submission's data broke nbgrader's recording: a 0, said why
+            try:
+                record(course, db_url, sub, Sanitized(None, problems=clean.problems + [
+                    f"{sub.notebook}: could not be recorded ({type(exc).__name__}: {str(exc)[:300]}); scored 0"]),
+                    None, fp, config)
+            except Exception as again:  # recording a plain 0 failed too: the gradebook, not the student
+                summary.engine_failures.append(f"{sub.key}: recording failed: {type(again).__name__}: {again}")
+                progress and progress.advance(sub.key)
+                return
+            graded = None
         summary.graded.append(sub.key)
         if graded is not None:  # this process's share of the notebook: sanitize before, record after
             graded.timing.main = prepared + time.thread_time() - started
@@ -180,7 +197,11 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
     def jobs() -> Iterator[Job]:
         for sub, fp in due:
             started = time.thread_time()
-            clean = sanitize(sub, db_url, known[sub.assignment])
+            try:
+                clean = sanitize(sub, db_url, known[sub.assignment])
+            except Exception as exc:  # nothing a notebook holds may stop the class: its 0, and why
+                clean = Sanitized(None, problems=[f"{sub.notebook}: could not be prepared for grading "
+                                                  f"({type(exc).__name__}: {str(exc)[:300]}); scored 0"])
             if clean.nb is None:  # nothing to run: recorded at once
                 done(sub, fp, clean, None)
                 continue

@@ -39,7 +39,10 @@ def generate_feedback(course: Path, keys: list[str]) -> list[str]:
         student, assignment = key.split("/")
         if not (Path(course) / "autograded" / student / assignment / f"{assignment}.ipynb").is_file():
             continue
-        result = api.generate_feedback(assignment, student)
+        try:
+            result = api.generate_feedback(assignment, student)
+        except Exception as exc:  # nbconvert on a student's notebook: its failure is that student's line
+            result = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
         if not result["success"]:
             detail = result.get("error") or result.get("log") or ""
             problems.append(f"{key}: feedback could not be generated: {detail[-300:]}")
@@ -265,7 +268,8 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
              "<h2>Isolation in force</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe())
              + "</ul>"]
     parts.append(_sections_html(section_summary(markers)))
-    pairs = all_similar_pairs(course)
+    problems = list(getattr(summary, "problems", []))
+    pairs = all_similar_pairs(course, problems=problems)
     for a in ASSIGNMENTS:
         rows = grid.get(a, {})
         fractions = [t.auto / t.auto_max for t in rows.values() if t.auto_max]  # what the engine graded
@@ -278,7 +282,7 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
             for n, f, r, s in rates.get(a, [])) + "</table>")
         parts.append(_similarity_html(Path(course), pairs.get(a, [])))
     lines = (list(summary.skipped) + list(summary.engine_failures) + list(getattr(summary, "refused", []))
-             + problem_lines(markers))
+             + problems + problem_lines(markers))
     parts.append("<h2>Problems</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
     out = Path(course) / "report.html"
     out.write_text("<!doctype html><meta charset=utf-8><title>Grading report</title>"

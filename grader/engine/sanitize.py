@@ -1,7 +1,9 @@
 """Stage `sanitize`: what nbgrader does before running a submission, with nbgrader's own preprocessors.
 
-Outputs are cleared, duplicate ids dropped, locked and test cells restored from the gradebook
-(deleted ones added back), metadata checked.  What cannot be repaired becomes a problem line.
+The notebook enters through grader/engine/boundary.py (typed, capped: what does not fit is scored 0
+with a line naming file, cell and reason).  Then outputs are cleared, duplicate ids dropped, locked and
+test cells restored from the gradebook (deleted ones added back), metadata checked.  What cannot be
+repaired becomes a problem line.
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from dataclasses import dataclass, field
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
                                     OverwriteKernelspec)
 
-from grader.engine.notebook import (NotebookError, graded_parts, load_notebook, locked_cells, nbgrader_meta,
-                                    student_code)
+from grader.engine.boundary import read_submission
+from grader.engine.notebook import NotebookError, graded_parts, locked_cells, nbgrader_meta, student_code
 from grader.engine.collect import Submission
 
 
@@ -43,7 +45,7 @@ def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
     if sub.notebook is None:
         return Sanitized(None)
     try:
-        nb = load_notebook(sub.notebook)
+        nb = read_submission(sub.notebook)
     except NotebookError as exc:
         return Sanitized(None, problems=[f"{exc}; scored 0"])
     problems = []

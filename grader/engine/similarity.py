@@ -7,13 +7,15 @@ pair gets a side-by-side page with the shared code highlighted.
 """
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.engine.escape import for_html
 from grader.engine.markup import clean_highlighted_code
+from grader.engine.boundary import read_submission
+from grader.engine.collect import STUDENT_ID
+from grader.engine.notebook import NotebookError
 from grader.layout import ASSIGNMENTS, release_notebook
 
 # A pair is flagged when this share of either side's fingerprinted code is found in the other.  The
@@ -51,11 +53,11 @@ def solution_code(notebook: dict) -> str:
 
 
 def _read(path: Path) -> dict | None:
+    """A submitted notebook as grading saw it (grader/engine/boundary.py), None where grading refused it."""
     try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_submission(path)
+    except NotebookError:
         return None  # not a notebook: collect and sanitize already report it
-    return nb if isinstance(nb, dict) else None
 
 
 def _starter(course: Path, assignment: str) -> Path:
@@ -90,9 +92,11 @@ def similar_pairs(course: Path, assignment: str, threshold: float = THRESHOLD) -
     code_dir, starter_dir = out / "code", out / "starter"
     code_dir.mkdir(parents=True)
     starter_dir.mkdir()
-    starter = _read(_starter(course, assignment))
+    starter = _read(_starter(course, assignment))  # the instructor's, but one reader for every notebook
     (starter_dir / f"{assignment}.py").write_text(solution_code(starter or {}), encoding="utf-8")
     for path in sorted((course / "submitted").glob(f"*/{assignment}/{assignment}.ipynb")):
+        if not STUDENT_ID.match(path.parent.parent.name) or path.parent.is_symlink() or path.parent.parent.is_symlink():
+            continue  # collect skips these folders: no grade, and no place in the report either
         nb = _read(path)
         if nb is not None:
             (code_dir / f"{path.parent.parent.name}.py").write_text(solution_code(nb), encoding="utf-8")
@@ -114,5 +118,14 @@ def similar_pairs(course: Path, assignment: str, threshold: float = THRESHOLD) -
     return sorted(pairs, key=lambda p: (-p.similarity, p.first, p.second))
 
 
-def all_similar_pairs(course: Path, threshold: float = THRESHOLD) -> dict[str, list[Pair]]:
-    return {a: similar_pairs(course, a, threshold) for a in ASSIGNMENTS}
+def all_similar_pairs(course: Path, threshold: float = THRESHOLD, problems: list[str] | None = None) -> dict[str, list[Pair]]:
+    """Every assignment's pairs; one that cannot be compared is a line in ``problems``, never the run's end."""
+    out = {}
+    for a in ASSIGNMENTS:
+        try:
+            out[a] = similar_pairs(course, a, threshold)
+        except Exception as exc:  # copydetect on what a student wrote: its failure is a line in the report
+            out[a] = []
+            if problems is not None:
+                problems.append(f"similarity of {a}: not computed ({type(exc).__name__}: {str(exc)[:200]})")
+    return out

@@ -27,6 +27,8 @@ from grader.student.selfcheck import cuda_present
 # submission runs in the worker's other slot: both overlap with useful work instead of adding to every
 # notebook.
 SLOTS_PER_WORKER = 2
+# A failed check's message can quote what the student's code returned: kept this long in the marker.
+MAX_CHECK_MESSAGE = 500
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,8 @@ class Worker:
                         worker_peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         return Graded(job.key, self.layers.summary(), {str(i): vars(r) for i, r in runs.items()},
                       {p: {"score": r.score, "passed": r.passed, "total": r.total, "report": r.report(),
-                           "outcomes": [vars(o) for o in r.outcomes]} for p, r in checked.items()}, timing)
+                           "outcomes": [{**vars(o), "message": o.message[:MAX_CHECK_MESSAGE]} for o in r.outcomes]}
+                       for p, r in checked.items()}, timing)
 
 
 # -- the local pool's entry points (ProcessPoolExecutor needs module-level functions) -----------------

@@ -1,0 +1,178 @@
+"""The door for a student's notebook: its bytes become typed values here, or one problem line.
+
+Every stage after this one (sanitize, nbgrader's preprocessors, record, similarity, the feedback) reads
+only what passed: a JSON object of the notebook format with at most ``MAX_CELLS`` cells, each a known
+cell type with a capped source, and cell metadata whose ``nbgrader`` part has nbgrader's own types and
+ranges (grade_id a short string of its pattern, points a number >= 0, flags booleans).  What does not
+fit (``{"nbgrader": "x"}``, a list where an object belongs, a list as ``grade_id``, 100,000-deep
+nesting, ``{"cells": "abc"}``) is a ``NotebookError`` whose message names the file, the cell and the
+reason.  Keys nothing downstream reads (outputs, unknown metadata) are dropped, so nothing unchecked
+reaches a later stage by way of them.
+
+A module of its own, not a part of ``sanitize``: the similarity report reads the submitted notebooks
+too, and must see exactly what grading saw.  msgspec states the schema once, as types with caps, and
+validates it in C while it parses.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+import nbformat
+from msgspec import UNSET, Meta, Struct, UnsetType, field
+from nbformat.v4.nbbase import random_cell_id
+
+from grader.engine.notebook import NotebookError
+from grader.engine.wire import MAX_CELLS, MAX_SOURCE
+
+MAX_NOTEBOOK_BYTES = 20 * 2**20
+
+Short = Annotated[str, Meta(max_length=200)]
+Flag = bool | UnsetType
+
+
+class _Open(Struct, forbid_unknown_fields=False, omit_defaults=True):
+    """Unknown keys are dropped; every key that is kept has its type checked."""
+
+
+class NbgraderMeta(_Open):
+    """nbgrader's cell metadata (its schema v3, nbgraderformat/v3.json), with caps."""
+    grade: Flag = UNSET
+    solution: Flag = UNSET
+    locked: Flag = UNSET
+    task: Flag = UNSET
+    grade_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_\-]*$", max_length=100)] | UnsetType = UNSET
+    points: Annotated[float, Meta(ge=0, le=100_000)] | UnsetType = UNSET
+    schema_version: Annotated[int, Meta(ge=0, le=3)] | UnsetType = UNSET
+    checksum: Annotated[str, Meta(max_length=64)] | UnsetType = UNSET
+    cell_type: Literal["code", "markdown", "raw"] | UnsetType = UNSET
+
+
+class CellMeta(_Open):
+    nbgrader: NbgraderMeta | UnsetType = UNSET
+    deletable: Flag = UNSET
+    editable: Flag = UNSET
+    tags: Annotated[list[Short], Meta(max_length=100)] | UnsetType = UNSET
+
+
+Text = Annotated[str, Meta(max_length=MAX_SOURCE)] | Annotated[list[str], Meta(max_length=1_000_000)]
+
+
+class Cell(_Open):
+    cell_type: Literal["code", "markdown", "raw"]
+    source: Text = ""
+    metadata: CellMeta = field(default_factory=CellMeta)
+    id: Annotated[str, Meta(pattern=r"^[a-zA-Z0-9_-]+$", max_length=64)] | UnsetType = UNSET
+    # images pasted into a written answer: name -> mime type -> base64 text
+    attachments: Annotated[dict[Short, dict[Short, Text]], Meta(max_length=100)] | UnsetType = UNSET
+
+
+class KernelSpec(_Open):
+    name: Short = "python3"
+    display_name: Short | UnsetType = UNSET
+    language: Short | UnsetType = UNSET
+
+
+class LanguageInfo(_Open):
+    name: Short = "python"
+    version: Short | UnsetType = UNSET
+    file_extension: Short | UnsetType = UNSET
+    mimetype: Short | UnsetType = UNSET
+    nbconvert_exporter: Short | UnsetType = UNSET
+    pygments_lexer: Short | UnsetType = UNSET
+    codemirror_mode: Short | dict[Short, Short | int] | UnsetType = UNSET
+
+
+class NotebookMeta(_Open):
+    kernelspec: KernelSpec | UnsetType = UNSET
+    language_info: LanguageInfo | UnsetType = UNSET
+
+
+class Notebook(_Open):
+    cells: Annotated[list[Cell], Meta(max_length=MAX_CELLS)]
+    nbformat: Literal[4]
+    nbformat_minor: Annotated[int, Meta(ge=0, le=99)] = 5
+    metadata: NotebookMeta = field(default_factory=NotebookMeta)
+
+
+_CELL_PATH = re.compile(r"^(.*) - at `\$\.cells\[(\d+)\]\.?(.*)`$", re.S)
+_PATH = re.compile(r"^(.*) - at `\$\.?(.*)`$", re.S)
+
+
+def printable(text: str, cap: int = 300) -> str:
+    """A reason fit for a problem line: control characters shown as '?', capped."""
+    return "".join(c if c.isprintable() else "?" for c in text[:cap])
+
+
+def _reason(exc: msgspec.ValidationError) -> str:
+    text = str(exc)
+    if m := _CELL_PATH.match(text):
+        where = f" at {m.group(3)}" if m.group(3) else ""
+        return f"cell {m.group(2)}: {m.group(1)}{where}"
+    if m := _PATH.match(text):
+        return f"{m.group(1)} at {m.group(2) or 'the top level'}"
+    return text
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file, read without following a symlink and only when it is a regular file within the cap."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as exc:
+        raise NotebookError(f"{path}: cannot read the file ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotebookError(f"{path}: not a regular file")
+        if info.st_size > MAX_NOTEBOOK_BYTES:
+            raise NotebookError(f"{path}: {info.st_size // 2**20} MiB is over the {MAX_NOTEBOOK_BYTES // 2**20} MiB limit")
+        return f.read(MAX_NOTEBOOK_BYTES + 1)[:MAX_NOTEBOOK_BYTES]
+
+
+def parse(raw: bytes, path: Path | str = "notebook") -> Notebook:
+    """Typed values from a notebook's bytes; ``NotebookError`` (file, cell, reason) when they do not fit."""
+    try:
+        nb = msgspec.json.decode(raw, type=Notebook)
+    except msgspec.ValidationError as exc:
+        raise NotebookError(f"{path}: not a valid notebook ({printable(_reason(exc))})") from None
+    except msgspec.DecodeError as exc:
+        raise NotebookError(f"{path}: not a valid notebook (not JSON: {printable(str(exc))})") from None
+    except RecursionError:
+        raise NotebookError(f"{path}: not a valid notebook (nested too deeply to be one)") from None
+    for index, cell in enumerate(nb.cells):
+        source = "".join(cell.source) if isinstance(cell.source, list) else cell.source
+        if len(source) > MAX_SOURCE:
+            raise NotebookError(f"{path}: cell {index}: source longer than {MAX_SOURCE} characters")
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotebookError(f"{path}: cell {index}: source holds a lone surrogate (\\ud800-\\udfff)") from None
+        cell.source = source
+    return nb
+
+
+def to_node(nb: Notebook) -> nbformat.NotebookNode:
+    """The typed notebook as nbformat's NotebookNode (what nbgrader's preprocessors take), outputs cleared."""
+    cells, seen = [], set()
+    for cell in nb.cells:
+        out = msgspec.to_builtins(cell)
+        out.setdefault("metadata", {})
+        out.setdefault("source", "")
+        if out.get("id") in seen or "id" not in out:  # nbformat 4.5: every cell has an id of its own
+            out["id"] = random_cell_id()
+        seen.add(out["id"])
+        if cell.cell_type == "code":
+            out.update(outputs=[], execution_count=None)
+        cells.append(out)
+    # already checked above, so no second validation: nbformat's own costs four times the parse
+    return nbformat.from_dict({"cells": cells, "metadata": msgspec.to_builtins(nb.metadata), "nbformat": 4,
+                               "nbformat_minor": max(nb.nbformat_minor, 5)})
+
+
+def read_submission(path: Path) -> nbformat.NotebookNode:
+    """A student's notebook through the door: NotebookNode, or ``NotebookError``."""
+    return to_node(parse(read_bytes(Path(path)), path))
