@@ -85,16 +85,19 @@ class Tally:
     generated: int = 0
     killed: int = 0
     equivalent: int = 0
+    cuda_only: int = 0  # survivors that only leave a tensor off the device, on a host without CUDA
     survivors: list[Mutant] = field(default_factory=list)
     stale_reviews: list[str] = field(default_factory=list)  # reviewed as equivalent, yet killed
 
     @property
     def score(self) -> float:
-        live = self.generated - self.equivalent
+        live = self.generated - self.equivalent - self.cuda_only
         return self.killed / live if live else 1.0
 
 
-def tally(mutants: dict[str, list[Mutant]], scores) -> dict[tuple[str, str], Tally]:
+def tally(mutants: dict[str, list[Mutant]], scores, cuda: bool) -> dict[tuple[str, str], Tally]:
+    """A device-only survivor counts only where CUDA is present (without it the mutant *is* the solution, as
+    the tables' ``CPU_ONLY`` entries are); with CUDA it must be killed like any other."""
     out: dict[tuple[str, str], Tally] = {}
     for a, ms in mutants.items():
         known = reviewed(a)
@@ -109,20 +112,22 @@ def tally(mutants: dict[str, list[Mutant]], scores) -> dict[tuple[str, str], Tal
                     t.stale_reviews.append(m.id)
             elif killed:
                 t.killed += 1
+            elif m.device_only and not cuda:
+                t.cuda_only += 1
             else:
                 t.survivors.append(m)
     return out
 
 
 def report(tallies: dict[tuple[str, str], Tally]) -> str:
-    rows = [f"{'assignment':<14} {'part':<20} {'generated':>9} {'killed':>7} {'survived':>8} {'equivalent':>10} {'score':>7}"]
+    rows = [f"{'assignment':<14} {'part':<20} {'generated':>9} {'killed':>7} {'survived':>8} {'equivalent':>10} {'cuda-only':>9} {'score':>7}"]
     for (a, part), t in tallies.items():
-        rows.append(f"{a:<14} {part:<20} {t.generated:>9} {t.killed:>7} {len(t.survivors):>8} {t.equivalent:>10} "
+        rows.append(f"{a:<14} {part:<20} {t.generated:>9} {t.killed:>7} {len(t.survivors):>8} {t.equivalent:>10} {t.cuda_only:>9} "
                     f"{100 * t.score:>6.1f}%")
-    total = Tally(sum(t.generated for t in tallies.values()), sum(t.killed for t in tallies.values()),
-                  sum(t.equivalent for t in tallies.values()))
+    total = Tally(*(sum(getattr(t, k) for t in tallies.values()) for k in ("generated", "killed", "equivalent", "cuda_only")))
     rows.append(f"{'all':<14} {'':<20} {total.generated:>9} {total.killed:>7} "
-                f"{total.generated - total.killed - total.equivalent:>8} {total.equivalent:>10} {100 * total.score:>6.1f}%")
+                f"{sum(len(t.survivors) for t in tallies.values()):>8} {total.equivalent:>10} {total.cuda_only:>9} "
+                f"{100 * total.score:>6.1f}%")
     return "\n".join(rows)
 
 
@@ -160,11 +165,13 @@ def main(argv=None) -> int:
         print("engine failures:\n  " + "\n  ".join(summary.engine_failures[:20]), file=sys.stderr)
     scores = scores_of(course)
     broken_reference = [a for a in mutants if any(s < 1.0 for s in scores.get((REFERENCE, a), {"?": 0.0}).values())]
-    tallies = tally(mutants, scores)
+    import torch  # only to ask whether CUDA is present
+
+    tallies = tally(mutants, scores, torch.cuda.is_available())
     print(report(tallies))
     write_survivors(course / "survivors.txt", tallies)
     (course / "scores.json").write_text(json.dumps(
-        {f"{a}/{p}": {"generated": t.generated, "killed": t.killed, "equivalent": t.equivalent,
+        {f"{a}/{p}": {"generated": t.generated, "killed": t.killed, "equivalent": t.equivalent, "cuda_only": t.cuda_only,
                       "survived": [m.id for m in t.survivors], "score": t.score} for (a, p), t in tallies.items()}, indent=1))
     print(f"graded {len(summary.graded)} notebooks ({len(summary.unchanged)} unchanged) in {graded - made:.1f} s "
           f"on {summary.where}, seed {summary.seed}; survivors and their diffs: {course / 'survivors.txt'}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from dataclasses import dataclass
 
 import libcst as cst
@@ -50,6 +51,7 @@ class Mutant:
     line: int
     diff: str     # the changed lines, "- old" / "+ new"
     source: str   # the whole mutated cell, markers included
+    device_only: bool = False  # it only leaves a tensor or module off the requested device: caught only where CUDA is
 
     @property
     def answer(self) -> str:
@@ -384,8 +386,28 @@ def mutants_of(region: Region) -> list[Mutant]:
         sites[site] = sites.get(site, -1) + 1
         key = "|".join([region.assignment, region.cell, *site, str(sites[site])])
         out.append(Mutant(hashlib.sha256(key.encode()).hexdigest()[:10], region.assignment, region.part,
-                          region.cell, operator, line, diff_of(region.source, source), source))
+                          region.cell, operator, line, diff_of(region.source, source), source,
+                          _device_only(operator, module, old, new)))
     return out
+
+
+DEVICE = re.compile(r"^(device\s*=\s*)?[\w.\[\]]*\bdevice$")  # device=..., X.device, device
+MOVES_ONLY = re.compile(r"^[\w., ]+=\s*[\w.]+\.to\(device\)(\s*,\s*[\w.]+\.to\(device\))*$")
+
+
+def _device_only(operator: str, module: cst.Module, old: cst.CSTNode, new: cst.CSTNode) -> bool:
+    """Whether the mutant differs from the solution only in where a tensor lives: an argument naming the
+    device dropped or set to None, a ``.to(device)`` dropped, or a statement made only of such moves dropped."""
+    if operator == "drop_statement":
+        return bool(MOVES_ONLY.match(module.code_for_node(old).strip()))
+    if isinstance(old, cst.Call) and isinstance(new, cst.Call):
+        before = [module.code_for_node(a).strip().rstrip(",") for a in old.args]
+        after = [_code(a).rstrip(",") for a in new.args]
+        gone = [a for a in before if a not in after]
+        return len(gone) == 1 and bool(DEVICE.match(gone[0])) and _code(new.func) == module.code_for_node(old.func).strip()
+    if operator == "drop_copy_or_move" and isinstance(old, cst.Call):
+        return _method(old) in MOVE_METHODS and any(DEVICE.match(module.code_for_node(a).strip().rstrip(",")) for a in old.args)
+    return False
 
 
 def _code(node: cst.CSTNode) -> str:
