@@ -400,13 +400,13 @@ def _device_only(operator: str, module: cst.Module, old: cst.CSTNode, new: cst.C
     device dropped or set to None, a ``.to(device)`` dropped, or a statement made only of such moves dropped."""
     if operator == "drop_statement":
         return bool(MOVES_ONLY.match(module.code_for_node(old).strip()))
+    if operator == "drop_copy_or_move":
+        return _method(old) in MOVE_METHODS and any(DEVICE.match(module.code_for_node(a).strip().rstrip(",")) for a in old.args)
     if isinstance(old, cst.Call) and isinstance(new, cst.Call):
         before = [module.code_for_node(a).strip().rstrip(",") for a in old.args]
         after = [_code(a).rstrip(",") for a in new.args]
         gone = [a for a in before if a not in after]
         return len(gone) == 1 and bool(DEVICE.match(gone[0])) and _code(new.func) == module.code_for_node(old.func).strip()
-    if operator == "drop_copy_or_move" and isinstance(old, cst.Call):
-        return _method(old) in MOVE_METHODS and any(DEVICE.match(module.code_for_node(a).strip().rstrip(",")) for a in old.args)
     return False
 
 
