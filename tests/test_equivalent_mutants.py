@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import importlib
 
 import pytest
@@ -63,7 +64,11 @@ def _agree(got, want, rtol, atol, where="result"):
         else:
             assert torch.equal(got, want), f"{where} differs"
     elif isinstance(want, float):
-        assert isinstance(got, (float, int)) and abs(got - want) <= atol + rtol * abs(want), f"{where}: {got} against {want}"
+        assert isinstance(got, (float, int)), f"{where}: {got!r} against {want!r}"
+        if not math.isfinite(want):  # an overflow must overflow the same way
+            assert (math.isnan(got) and math.isnan(want)) or got == want, f"{where}: {got} against {want}"
+        else:
+            assert abs(got - want) <= atol + rtol * abs(want), f"{where}: {got} against {want}"
     elif isinstance(want, (list, tuple)):
         assert type(got) is type(want) and len(got) == len(want), f"{where}: {got!r} against {want!r}"
         for i, (g, w) in enumerate(zip(got, want)):

@@ -106,13 +106,14 @@ def tally(mutants: dict[str, list[Mutant]], scores, cuda: bool) -> dict[tuple[st
             t.generated += 1
             got = scores.get((student_of(m), a), {})
             killed = got.get(m.part, 1.0) < 1.0
-            if m.id in known:
+            device_only = m.device_only or (m.id in known and known[m.id].cuda_only)
+            if m.id in known and not known[m.id].cuda_only:
                 t.equivalent += 1
                 if killed:
                     t.stale_reviews.append(m.id)
             elif killed:
                 t.killed += 1
-            elif m.device_only and not cuda:
+            elif device_only and not cuda:
                 t.cuda_only += 1
             else:
                 t.survivors.append(m)

@@ -68,6 +68,7 @@ class Equivalent:
     part: str
     diff: str
     reason: str
+    cuda_only: bool = False  # the same function on the CPU only: it leaves a tensor off the device (killed where CUDA is)
 
 
 @dataclass(frozen=True)
