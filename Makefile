@@ -7,7 +7,7 @@ SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book pdf serve exercises release grade demo formgrader bench test test-deps system-deps clean
+.PHONY: all help venv book pdf serve exercises release grade demo formgrader bench mutants mutants test test-deps system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
@@ -75,6 +75,9 @@ release: $(VENV_OK) ## build dist/$(EDITION)/ (EDITION=student|instructor): exer
 
 bench: $(VENV_OK) exercises ## time `make grade` against plain nbgrader autograde on one generated batch; SCALE=1: 1,000 notebooks, local pool vs a local Dask cluster
 	$(PY) -m grader.course.bench $(if $(SCALE),--scale,--students 10)
+
+mutants: $(VENV_OK) exercises ## grade every machine-made mutant of the solutions through the engine (one seed, local pool); print the mutation score per part
+	$(PY) -m grader.course.mutants $(MUTANTS_FLAGS)
 
 test: $(VENV_OK) test-deps ## run the test suite (installs chromium first where it can)
 	$(PY) -m pytest

@@ -17,6 +17,8 @@ BUILD = REPO / "_build"
 DIST = REPO / "dist"
 NBGRADER_CONFIG = REPO / "nbgrader_config.py"
 PUBLIC_CHECKS = "public_checks.py"  # file name of an assignment's shipped checks
+MUTANTS_BUILD = BUILD / "mutants"  # `make mutants`: the generated class of mutants and its gradebook
+EQUIVALENT_MUTANTS = "equivalent_mutants.py"  # per assignment: the surviving mutants reviewed as equivalent (never ships)
 BOOK_SECTIONS = "book_sections.py"  # where the book teaches each part, and the public checks' hints (shipped)
 
 

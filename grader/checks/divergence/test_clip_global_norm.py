@@ -101,3 +101,22 @@ def test_inputs_not_modified(student, device, rng):
     for i, (c, r) in enumerate(zip(out[0], ref)):
         assert isinstance(c, torch.Tensor), f"clipped[{i}] should be a tensor"
         torch.testing.assert_close(c.cpu(), r, rtol=1e-5, atol=1e-6, msg=lambda m: f"clipped[{i}]\n{m}")
+
+
+# -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
+def test_epsilon_at_small_norms(student, device, rng):
+    """The statement's coefficient is max_norm / (global_norm + 1e-6): at a global norm of 1e-5 to 1e-4 the 1e-6
+    changes the clipped gradients by 1 % to 10 %, so a missing, negated or rescaled epsilon shows (at the
+    magnitudes above it is below the tolerance).  Compared relative to the size of the gradients."""
+    grads = _grads(rng, device, dtype=torch.float64)
+    target = 10.0 ** uniform(rng, -5, -4)
+    norm = math.sqrt(sum(float((g.cpu() ** 2).sum()) for g in grads))
+    grads = [g * (target / norm) for g in grads]
+    max_norm = target * uniform(rng, 0.2, 0.6)
+    clipped, total = _call(student, grads, max_norm, device)
+    ref, ref_total = clip_reference([g.cpu() for g in grads], max_norm)
+    assert abs(float(total) - float(ref_total)) <= 1e-9 * float(ref_total), "total_norm at a small global norm differs"
+    for i, (c, r) in enumerate(zip(clipped, ref)):
+        err = float(torch.linalg.vector_norm(c.cpu() - r))
+        assert err <= 1e-6 * float(torch.linalg.vector_norm(r)) + 1e-300, \
+            f"clipped[{i}] at a global norm of {target:.1e} differs from min(1, max_norm / (norm + 1e-6)) * g"

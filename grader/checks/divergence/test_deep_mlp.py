@@ -88,3 +88,19 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+# -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
+def test_sgd_momentum_over_several_steps(student, device, rng):
+    """SGD's momentum 0.9 shows only from the third loss on: on a shallow copy of the recipe (depth 3 to 5, where
+    SGD stays finite for a while) the first six losses must follow the statement's SGD."""
+    seed, depth = _seed(rng), int(torch.randint(3, 6, (1,), generator=rng))
+    got = _losses(student, "sgd", 6, seed, device, depth=depth)
+    want = deep_mlp_reference("sgd", 6, seed, depth=depth)
+    for t, (g, w) in enumerate(zip(got, want)):
+        if not math.isfinite(w):
+            assert not math.isfinite(g), f"seed {seed}, depth {depth}, sgd: loss {t + 1} should overflow"
+            continue
+        assert math.isclose(g, w, rel_tol=1e-3), (
+            f"seed {seed}, depth {depth}, sgd: loss before update {t + 1} is {g:.6g}, expected {w:.6g} "
+            "(SGD with lr 0.01 and momentum 0.9, as the statement says)")

@@ -135,3 +135,40 @@ def test_float32(student, device, rng):
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95),
                  weight_decay=10 ** uniform(rng, -3, -1), trust_coefficient=uniform(rng, 0.01, 0.1))
     _run_and_compare(student, device, params, grads, hyper, rtol=1e-5, what="float32 parameters")
+
+
+# -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
+def test_eps_is_read_from_the_group(student, device, rng):
+    """eps is a hyperparameter of the denominator like the others: set to the scale of ||g||, a dropped or
+    sign-flipped eps changes every step (eps = 1e-8 hides it beside gradients of norm >= 0.1)."""
+    params, grads = _case(rng, device, steps=3)
+    g_norm = min(float(torch.linalg.vector_norm(g)) for g in grads[0])
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=10 ** uniform(rng, -3, -1),
+                 trust_coefficient=uniform(rng, 0.01, 0.1), eps=g_norm * uniform(rng, 0.5, 2.0))
+    _run_and_compare(student, device, params, grads, hyper, what="eps of the order of ||g||")
+
+
+def test_zero_gradient_with_weight_decay(student, device, rng):
+    """||g|| = 0 with weight decay on: the local lr is 1 (the notebook's convention), so the step is lr * wd * w,
+    not trust * wd * w / (wd * ||w|| + eps)."""
+    params, grads = _case(rng, device, steps=2)
+    for step in grads:
+        step[0] = torch.zeros_like(step[0])
+    hyper = dict(lr=uniform(rng, 0.1, 1.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=uniform(rng, 0.01, 0.1),
+                 trust_coefficient=uniform(rng, 0.01, 0.1))
+    _run_and_compare(student, device, params, grads, hyper, what="a zero gradient with weight decay (local lr = 1)")
+
+
+def test_float32_momentum_buffer_keeps_the_dtype(student, device, rng):
+    """The buffer has the parameter's dtype for float32 parameters too (a float64 buffer beside float32
+    parameters steps the same to float32 precision, so only the state shows it)."""
+    params, grads = _case(rng, device, steps=2, dtype=torch.float32)
+    hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=0.0,
+                 trust_coefficient=uniform(rng, 0.01, 0.1))
+    _, states = student.optimizer_steps("LARS", params, grads, return_state=True, **hyper)
+    assert len(states) == len(params), f"expected a state for each of the {len(params)} parameters"
+    for i, (state, p) in enumerate(zip(states, params)):
+        tensors = [v for v in state.values() if isinstance(v, torch.Tensor) and tuple(v.shape) == tuple(p.shape)]
+        assert tensors, f"self.state of parameter {i} holds no tensor of the parameter's shape (the momentum buffer)"
+        assert all(v.dtype == torch.float32 for v in tensors), \
+            f"the momentum buffer of float32 parameter {i} is {[str(v.dtype) for v in tensors]}"

@@ -71,3 +71,15 @@ def test_condition_bound(student, device, rng):
         want = R.condition_bound(A, B)
         R.close(got, want, rtol=1e-6, atol=0.0, what=f"condition_bound != kappa(A) kappa(B) for A {tuple(A.shape)}, B {tuple(B.shape)}")
         assert R.condition_number(A @ B) <= got * (1 + 1e-3), "kappa(AB) exceeds condition_bound"
+
+
+# -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
+def test_singular_value_bounds_stay_float64(student, device, rng):
+    """The statement grades parts 1-3 in float64 and says not to drop to float32 on the way: U comes back in
+    A's dtype (a float32 U rounds every bound to 6e-8, below the tolerance of the comparisons above)."""
+    for A, B in _cases(rng)[:2]:
+        U = student.call("singular_value_bounds", A.to(device), B.to(device))
+        R.checked_tensor(U, f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}",
+                         (min(A.shape[0], B.shape[1]),), device)  # checked_tensor hands back a float64 copy
+        assert U.dtype == A.dtype, \
+            f"singular_value_bounds returned {getattr(U, 'dtype', type(U).__name__)} for {A.dtype} inputs"

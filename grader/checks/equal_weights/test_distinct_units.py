@@ -56,3 +56,18 @@ def test_max_abs_difference_not_a_norm(student, rng):
     sign = torch.where(torch.rand(d, generator=rng) < 0.5, -1.0, 1.0).double()
     W = torch.stack([row, row + 0.9 * atol * sign, row + 5 * atol])
     assert _count(student, W, atol) == 2, "units are compared by their largest entry-wise difference, not a norm"
+
+
+# -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
+def test_difference_of_exactly_atol_is_the_same_unit(student, rng):
+    """Rows are distinct only when their largest absolute difference is greater than atol: two rows that differ by
+    exactly atol (binary fractions, so the difference is exact in float32) count once."""
+    atol = (0.25, 0.5, 0.125)[randint(rng, 0, 2)]
+    d = randint(rng, 2, 5)
+    base = torch.randint(-8, 9, (d,), generator=rng).float()
+    j = randint(rng, 0, d - 1)
+    twin = base.clone()
+    twin[j] += atol
+    far = base + 10.0
+    W = torch.stack([base, twin, far, twin.clone()])
+    assert _count(student, W, atol) == 2, f"rows that differ by exactly atol={atol} are the same unit (within atol)"

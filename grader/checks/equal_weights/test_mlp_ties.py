@@ -48,3 +48,16 @@ def test_weights_moved(student, device, rng):
     W1 = _train(student, device, X, y, hidden, value, 0.05, 30)
     assert float((W1 - value).abs().max()) > 1e-3, "W1 still equals the initial constant: nothing was trained"
     assert _tied(W1), "hidden units (rows of W1) trained from equal parameters are no longer identical"
+
+
+# -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
+def test_float64_inputs(student, device, rng):
+    """The statement's inputs are also float64: every parameter is created in X's dtype, so W1 comes back in
+    float64 and follows float64 gradient descent (a float32 parameter beside float64 data fails or drifts)."""
+    X, y, hidden, value = _problem(rng)
+    X, y = X.double(), y.double()
+    lr, steps = uniform(rng, 0.01, 0.05), randint(rng, 5, 15)
+    W1 = _train(student, device, X, y, hidden, value, lr, steps)
+    expected = mlp_constant_train(X, y, hidden, value, lr, steps)
+    torch.testing.assert_close(W1, expected.to(W1.dtype), atol=1e-9, rtol=1e-7,
+                               msg="float64 W1 differs from full-batch GD in float64")
