@@ -7,7 +7,7 @@ SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book pdf serve exercises release grade demo formgrader bench mutants mutants test test-deps system-deps clean
+.PHONY: all help venv book pdf serve exercises release grade demo formgrader bench mutants test test-deps system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
