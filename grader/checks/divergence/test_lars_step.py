@@ -135,3 +135,44 @@ def test_float32(student, device, rng):
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95),
                  weight_decay=10 ** uniform(rng, -3, -1), trust_coefficient=uniform(rng, 0.01, 0.1))
     _run_and_compare(student, device, params, grads, hyper, rtol=1e-5, what="float32 parameters")
+
+
+def _hyper(rng, momentum=(0.5, 0.95)):
+    """Hyperparameters other than the defaults and the notebook's examples, eps included."""
+    return dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, *momentum), weight_decay=10 ** uniform(rng, -3, -1),
+                trust_coefficient=uniform(rng, 0.01, 0.1), eps=10 ** uniform(rng, -2, 0))
+
+
+def test_param_groups(student, device, rng):
+    """The statement: hyperparameters are read from `group`, so that each parameter group has its own.  Two or
+    three groups, each with its own lr, momentum, weight decay, trust coefficient and eps, over 5 steps; the
+    constructor's defaults differ from every group's."""
+    dtype = torch.float64 if float(torch.rand((), generator=rng)) < 0.5 else torch.float32
+    params, grads = _case(rng, device, steps=5, dtype=dtype)
+    while len(params) < 3:  # at least one parameter per group
+        more, more_grads = _case(rng, device, steps=5, dtype=dtype)
+        params, grads = params + more, [a + b for a, b in zip(grads, more_grads)]
+    k = min(len(params), 2 + int(torch.randint(0, 2, (1,), generator=rng)))
+    cuts = sorted(torch.randperm(len(params) - 1, generator=rng)[:k - 1].add(1).tolist())
+    bounds = [0, *cuts, len(params)]
+    groups = [dict(count=b - a, **_hyper(rng)) for a, b in zip(bounds[:-1], bounds[1:])]
+    defaults = _hyper(rng)
+    got = student.optimizer_steps("LARS", params, grads, groups=groups, **defaults)
+    assert len(got) == len(grads), f"expected {len(grads)} steps of parameters, got {len(got)}"
+    rtol = 1e-7 if dtype == torch.float64 else 1e-5
+    for g, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        hyper = {key: v for key, v in groups[g].items() if key != "count"}
+        ref = lars_reference([p.cpu() for p in params[a:b]], [[x.cpu() for x in s[a:b]] for s in grads], **hyper)
+        for t in range(len(grads)):
+            for i in range(a, b):
+                assert got[t][i].dtype == dtype, f"parameter {i}: dtype changed to {got[t][i].dtype}"
+                assert_close_normwise(got[t][i], ref[t][i - a], rtol,
+                                      f"{len(groups)} parameter groups: step {t + 1}, parameter {i} (group {g}) differs "
+                                      f"from LARS with that group's hyperparameters")
+
+
+def test_eps_is_read(student, device, rng):
+    """eps is a hyperparameter like the others: large enough here (1e-2 to 1) to change the local lr visibly."""
+    params, grads = _case(rng, device, steps=3)
+    hyper = _hyper(rng)
+    _run_and_compare(student, device, params, grads, hyper, what=f"eps = {hyper['eps']:.3g}")
