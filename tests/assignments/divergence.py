@@ -267,3 +267,10 @@ def clip_by_global_norm(grads, max_norm):
     return [(g.float() * c).to(g.dtype) for g in grads], total.to(grads[0].dtype)
 ''',
 }
+
+# "`p.grad is None` 的参数跳过"
+MUTANTS += [
+    Mutant("lars_does_not_skip_missing_grads", "lars_step",
+           {"                if p.grad is None:\n                    continue\n                g = p.grad\n":
+            "                g = p.grad if p.grad is not None else torch.zeros_like(p)\n"}),
+]

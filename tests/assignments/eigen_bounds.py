@@ -173,3 +173,9 @@ def psd_product_eigenvalues(A, B):
 
 # Parts whose statement allows float32: that float32 answer (tests/test_statement_agreement.py).
 FLOAT32 = {"critical_sigma": ALTERNATIVES[-2].code}
+
+# "数据类型与输入相同": a result cast to float32 on float64 inputs
+MUTANTS += [
+    Mutant("condition_bound_in_float32", "product_bounds",
+           {"return (sA[0] / sA[-1]) * (sB[0] / sB[-1])": "return ((sA[0] / sA[-1]) * (sB[0] / sB[-1])).float()"}),
+]

@@ -176,3 +176,19 @@ def test_eps_is_read(student, device, rng):
     params, grads = _case(rng, device, steps=3)
     hyper = _hyper(rng)
     _run_and_compare(student, device, params, grads, hyper, what=f"eps = {hyper['eps']:.3g}")
+
+
+def test_params_without_grad_are_skipped(student, device, rng):
+    """The statement: a parameter whose p.grad is None is skipped (it stays as it was, and gets no buffer
+    that would move it later); the others move as LARS moves them."""
+    params, grads = _case(rng, device, steps=3)
+    frozen = int(torch.randint(0, len(params), (1,), generator=rng))
+    grads = [[None if i == frozen else g for i, g in enumerate(step)] for step in grads]
+    hyper = _hyper(rng)
+    got = student.optimizer_steps("LARS", params, grads, **hyper)
+    others = [i for i in range(len(params)) if i != frozen]
+    ref = lars_reference([params[i].cpu() for i in others], [[s[i].cpu() for i in others] for s in grads], **hyper)
+    for t, step in enumerate(got):
+        assert torch.equal(step[frozen].cpu(), params[frozen].cpu()), f"parameter {frozen} has no gradient but moved at step {t + 1}"
+        for j, i in enumerate(others):
+            assert_close_normwise(step[i], ref[t][j], 1e-7, f"step {t + 1}, parameter {i} beside a parameter without gradient")
