@@ -101,17 +101,29 @@ class LocalStudent:
             raise StudentError(f"`{name}` 抛出异常: {type(exc).__name__}: {exc}") from None
         return plain(result)
 
-    def optimizer_steps(self, cls_name: str, params: list, grads: list[list], return_state: bool = False, **hyper):
+    def optimizer_steps(self, cls_name: str, params: list, grads: list[list], return_state: bool = False,
+                        groups: list[dict] | None = None, **hyper):
         """Build the notebook's optimizer class on copies of ``params`` and apply ``grads`` step by step.
 
         Returns the parameters after every step (a list of lists of tensors); with ``return_state=True``
         the pair ``(history, state)``, where ``state[i]`` is the optimizer's ``state`` of parameter ``i``
         after the last step, as a dict of plain values (tensors keep their dtype, shape and device).
+        ``groups``: parameter groups, each a dict of its own hyperparameters and ``"count"``, how many of
+        ``params`` (taken in order) it holds; ``hyper`` are then the constructor's defaults.
         """
         cls = self._lookup(cls_name)
         leaves = [torch.nn.Parameter(p.detach().clone()) for p in params]
+        spec, start = leaves, 0
+        if groups:  # the checker's own request: a mistake here is not the student's
+            spec = []
+            for group in groups:
+                group = dict(group)
+                count = int(group.pop("count"))
+                spec.append({"params": leaves[start:start + count], **group})
+                start += count
+            assert start == len(leaves), f"the groups hold {start} parameters, not {len(leaves)}"
         try:
-            opt = cls(leaves, **hyper)
+            opt = cls(spec, **hyper)
             history = []
             for step_grads in grads:
                 for p, g in zip(leaves, step_grads):

@@ -198,3 +198,79 @@ def train_deep_mlp(optimizer, steps, seed, depth=20, width=32, device="cpu"):
     return out
 '''),
 ]
+
+# The answers that slipped through last time (issue 19): each is a clause of the statement no check varied.
+MUTANTS += [
+    # "超参数从 group 里读": read once from the constructor's defaults, the same for every group
+    Mutant("lars_hyperparameters_from_defaults", "lars_step",
+           {'lr, momentum = group["lr"], group["momentum"]': 'lr, momentum = self.defaults["lr"], self.defaults["momentum"]',
+            'wd, trust, eps = group["weight_decay"], group["trust_coefficient"], group["eps"]':
+            'wd, trust, eps = self.defaults["weight_decay"], self.defaults["trust_coefficient"], self.defaults["eps"]'}),
+    # a hyperparameter every check left at its default
+    Mutant("lars_eps_hard_coded", "lars_step",
+           {"ratio = trust * w_norm / (g_norm + wd * w_norm + eps)": "ratio = trust * w_norm / (g_norm + wd * w_norm + 1e-8)"}),
+    # SGD without its momentum: the first two losses are the same, the third is not
+    Mutant("deep_mlp_sgd_without_momentum", "deep_mlp",
+           {"opt = torch.optim.SGD(weights, lr=0.01, momentum=0.9)": "opt = torch.optim.SGD(weights, lr=0.01)"}),
+    Mutant("deep_mlp_width_hard_coded", "deep_mlp",
+           {"dims = [8] + [width] * (depth - 1) + [1]": "dims = [8] + [32] * (depth - 1) + [1]"}),
+]
+
+ALTERNATIVES += [
+    # one functional update per group, torch._foreach-free; float32 parameters stay float32, groups read as dicts
+    Alternative("lars_per_group_closures", '''
+class LARS(torch.optim.Optimizer):
+    def __init__(self, params, lr, momentum=0.9, weight_decay=0.0, trust_coefficient=0.001, eps=1e-8):
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay,
+                                  "trust_coefficient": trust_coefficient, "eps": eps})
+
+    def _update(self, p, group):
+        g = p.grad
+        wn, gn = p.norm(), g.norm()
+        denom = gn + group["weight_decay"] * wn + group["eps"]
+        local = torch.where((wn > 0) & (gn > 0), group["trust_coefficient"] * wn / denom, torch.ones_like(wn))
+        buf = self.state[p].setdefault("v", torch.zeros_like(p, memory_format=torch.preserve_format))
+        buf.copy_(group["momentum"] * buf + group["lr"] * local * (g + group["weight_decay"] * p))
+        p.sub_(buf)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in (q for q in group["params"] if q.grad is not None):
+                self._update(p, group)
+        return loss
+'''),
+    # clipping computed in float64 whatever the gradients' dtype, cast back; the network in float32 by nn.Linear modules
+    Alternative("clip_in_float64_then_cast_back", '''
+def clip_by_global_norm(grads, max_norm):
+    norms = torch.stack([torch.linalg.vector_norm(g.double()) for g in grads])
+    total = torch.linalg.vector_norm(norms)
+    c = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    return [(g.double() * c).to(g.dtype) for g in grads], total.to(grads[0].dtype)
+'''),
+]
+
+# For every part whose statement allows float32 where the solution computes otherwise: that float32 answer.
+# Parts whose statement fixes the dtype (deep_mlp: float32; lars_step: the parameter's own) map to None.
+FLOAT32 = {
+    "lars_step": None,
+    "deep_mlp": None,
+    # "按 float32 的精度比较": the norm and the scaling computed in float32 for float64 gradients too
+    "clip_global_norm": '''
+def clip_by_global_norm(grads, max_norm):
+    total = torch.sqrt(sum((g.float() ** 2).sum() for g in grads))
+    c = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    return [(g.float() * c).to(g.dtype) for g in grads], total.to(grads[0].dtype)
+''',
+}
+
+# "`p.grad is None` 的参数跳过"
+MUTANTS += [
+    Mutant("lars_does_not_skip_missing_grads", "lars_step",
+           {"                if p.grad is None:\n                    continue\n                g = p.grad\n":
+            "                g = p.grad if p.grad is not None else torch.zeros_like(p)\n"}),
+]

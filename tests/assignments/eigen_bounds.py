@@ -148,3 +148,34 @@ def condition_bound(A, B):
     return s.max() / s.min() * (t.max() / t.min())
 '''),
 ]
+
+ALTERNATIVES += [
+    # Issue 21: computed entirely in float32 tensors (the statement allows it), .item() at the very end
+    Alternative("critical_sigma_all_float32", '''
+def gaussian_top_lyapunov(n, sigma):
+    psi = torch.special.digamma(torch.tensor(n / 2))
+    return (torch.log(torch.tensor(sigma)) + 0.5 * (torch.log(torch.tensor(2.0)) + psi)).item()
+
+
+def critical_sigma(n):
+    psi = torch.special.digamma(torch.tensor(n / 2))
+    return torch.exp(-0.5 * (torch.log(torch.tensor(2.0)) + psi)).item()
+'''),
+    # Issue 21: the root of A with the rounding negatives clamped by relu before the square root, as the statement says
+    Alternative("psd_relu_before_sqrt", '''
+def psd_product_eigenvalues(A, B):
+    w, V = torch.linalg.eigh(A)
+    root = V @ torch.diag_embed(torch.sqrt(torch.relu(w))) @ V.transpose(-2, -1)
+    S = root @ B @ root
+    return torch.linalg.eigvalsh(0.5 * (S + S.transpose(-2, -1)))
+'''),
+]
+
+# Parts whose statement allows float32: that float32 answer (tests/test_statement_agreement.py).
+FLOAT32 = {"critical_sigma": ALTERNATIVES[-2].code}
+
+# "数据类型与输入相同": a result cast to float32 on float64 inputs
+MUTANTS += [
+    Mutant("condition_bound_in_float32", "product_bounds",
+           {"return (sA[0] / sA[-1]) * (sB[0] / sB[-1])": "return ((sA[0] / sA[-1]) * (sB[0] / sB[-1])).float()"}),
+]

@@ -217,3 +217,73 @@ def train_constant_mlp(X, y, hidden, value, lr, steps):
     return W1
 '''),
 ]
+
+# The answers that slipped through last time (issue 19): each is a clause of the statement no check varied.
+MUTANTS += [
+    # b updated from the new w ("两者用同一步的梯度同时更新"): invisible on centred columns
+    Mutant("linear_bias_from_the_new_weights", "linear_regression",
+           {"w, b = w - lr * (X.T @ r) / n, b - lr * r.sum() / n":
+            "w = w - lr * (X.T @ r) / n\n        b = b - lr * (X @ w + b - y).sum() / n"}),
+    # parameters created in the default dtype, not the input's
+    Mutant("mlp_parameters_in_default_dtype", "mlp_ties",
+           {"kw = dict(dtype=X.dtype, device=X.device)": "kw = dict(device=X.device)"}),
+    Mutant("softmax_training_in_float32", "softmax_training",
+           {"W = W0.detach().clone().requires_grad_(True)": "W = W0.detach().clone().float().requires_grad_(True)",
+            "b = b0.detach().clone().requires_grad_(True)": "b = b0.detach().clone().float().requires_grad_(True)",
+            "loss = F.cross_entropy(X @ W.T + b, y)": "loss = F.cross_entropy(X.float() @ W.T + b, y)"}),
+    # torch.allclose's default rtol = 1e-5 added to atol: invisible for entries of size 1
+    Mutant("count_with_allclose_rtol", "distinct_units",
+           {"if all(float((row - r).abs().max()) > atol for r in reps):":
+            "if all(not torch.allclose(row, r, atol=atol) for r in reps):"}),
+]
+
+ALTERNATIVES += [
+    # float64-safe by construction: everything built from the inputs with *_like / new_full, autograd for the fit
+    Alternative("dtype_from_the_inputs", '''
+def fit_linear(X, y, w0, b0, lr, steps):
+    w = w0.detach().to(dtype=X.dtype, device=X.device).clone().requires_grad_(True)
+    b = X.new_tensor(float(b0)).requires_grad_(True)
+    n = X.shape[0]
+    for _ in range(steps):
+        with torch.enable_grad():
+            loss = ((X @ w + b - y) ** 2).sum() / (2 * n)
+            gw, gb = torch.autograd.grad(loss, (w, b))
+        with torch.no_grad():
+            w, b = (w - lr * gw).requires_grad_(True), (b - lr * gb).requires_grad_(True)
+    return w.detach(), b.detach()
+
+
+def train_constant_mlp(X, y, hidden, value, lr, steps):
+    d = X.shape[1]
+    params = [X.new_full((hidden, d), value), X.new_full((hidden,), value), X.new_full((hidden,), value), X.new_full((), value)]
+    for _ in range(steps):
+        params = [p.detach().requires_grad_(True) for p in params]
+        with torch.enable_grad():
+            W1, b1, w2, b2 = params
+            loss = F.mse_loss(F.relu(F.linear(X, W1, b1)) @ w2 + b2, y)
+            grads = torch.autograd.grad(loss, params)
+        params = [p.detach() - lr * g for p, g in zip(params, grads)]
+    return params[0].detach()
+'''),
+    # softmax training by the hand-written gradient, in the inputs' dtype; count by a pairwise distance matrix
+    Alternative("train_by_own_gradient_and_cdist", '''
+def train_softmax(X, y, W0, b0, lr, steps):
+    W, b = W0.detach().clone(), b0.detach().clone()
+    for _ in range(steps):
+        dW, db = softmax_regression_grad(X, y, W, b)
+        W, b = W - lr * dW, b - lr * db
+    return W, b
+
+
+def count_distinct_units(W, atol):
+    D = torch.cdist(W.double(), W.double(), p=float("inf"))
+    reps = []
+    for i in range(W.shape[0]):
+        if all(float(D[i, j]) > atol for j in reps):
+            reps.append(i)
+    return len(reps)
+'''),
+]
+
+# No part's statement allows float32 where a float64 input is given ("保持输入的数据类型", 1e-7 for float64).
+FLOAT32 = {}

@@ -214,3 +214,95 @@ BREAKS_SYMMETRY = {k: k in ("random_init", "dropout", "gradient_noise") for k in
     "batchnorm", "adam", "gradient_clipping", "data_augmentation"]}
 '''),
 ]
+
+# The answers that slipped through last time (issue 19): each is a clause of the statement no check varied.
+DFS = """        group, stack = {i}, [i]
+        while stack:  # depth-first search over the "tied" graph
+            j = stack.pop()
+            for k in torch.nonzero(close[j]).flatten().tolist():
+                if k not in group:
+                    group.add(k)
+                    stack.append(k)
+"""
+MUTANTS += [
+    # a transitive closure that stops after one squaring: paths of two links, enough for chains of three rows
+    Mutant("ties_closure_after_one_squaring", "detect_ties",
+           {DFS: "        reach = (close.double() @ close.double()) > 0\n"
+                 "        group = set(torch.nonzero(reach[i] | close[i]).flatten().tolist())\n"}),
+    # torch.allclose's default rtol = 1e-5 on top of atol: invisible for entries of size 1
+    Mutant("ties_allclose_rtol", "detect_ties",
+           {"close = (diff <= atol).cpu()":
+            "close = torch.tensor([[torch.allclose(rows[a], rows[b], atol=atol) for b in range(n)] for a in range(n)])"}),
+    # the default learning rate, hard-coded
+    Mutant("cnn_lr_hard_coded", "constant_init_cnn",
+           {"opt = torch.optim.SGD(net.parameters(), lr=lr)": "opt = torch.optim.SGD(net.parameters(), lr=0.5)"}),
+    Mutant("attention_lr_hard_coded", "attention_heads",
+           {"opt = torch.optim.SGD(mha.parameters(), lr=lr)": "opt = torch.optim.SGD(mha.parameters(), lr=0.5)"}),
+]
+
+ALTERNATIVES += [
+    # union-find over the pairs, tolerance compared as (a - b).abs() <= atol on any dtype; functional permutation
+    Alternative("union_find_and_index_select", '''
+def tied_groups(weight, atol=1e-6):
+    rows = weight.detach().flatten(1)
+    n = rows.shape[0]
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            if bool(((rows[i] - rows[j]).abs() <= atol).all()):
+                parent[find(j)] = find(i)
+    groups = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return sorted((sorted(g) for g in groups.values()), key=lambda g: g[0])
+
+
+def permute_conv_channels(w1, b1, w2, perm):
+    return w1.index_select(0, perm), b1.index_select(0, perm), w2.index_select(1, perm)
+'''),
+    # optimizer built from a param list with the lr passed by keyword through a dict; F.scaled_dot_product_attention
+    Alternative("sdpa_and_hyper_dict", '''
+class TinyMHA(nn.Module):
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.h = num_heads
+        self.q, self.k, self.v, self.o = (nn.Linear(embed_dim, embed_dim) for _ in range(4))
+
+    def forward(self, x):
+        B, T, E = x.shape
+        heads = lambda t: t.reshape(B, T, self.h, E // self.h).permute(0, 2, 1, 3)
+        out = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
+        return self.o(out.permute(0, 2, 1, 3).reshape(B, T, E))
+
+
+def train_constant_attention(steps, seed=0, lr=0.5, value=0.1, embed_dim=16, num_heads=4, random_init=False, device="cpu"):
+    torch.manual_seed(seed)
+    mha = TinyMHA(embed_dim, num_heads)
+    if not random_init:
+        with torch.no_grad():
+            for p in mha.parameters():
+                p.fill_(value)
+    mha.to(device)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(8, 6, embed_dim, generator=g).to(device)
+    target = torch.randn(8, 6, embed_dim, generator=g).to(device)
+    hyper = {"lr": lr}
+    opt = torch.optim.SGD(list(mha.parameters()), **hyper)
+    for _ in range(steps):
+        opt.zero_grad()
+        ((mha(x) - target) ** 2).mean().backward()
+        opt.step()
+    return mha.q.weight.detach().reshape(num_heads, embed_dim // num_heads, embed_dim).clone()
+'''),
+]
+
+# Parts whose statement allows float32: constant_init_cnn and attention_heads fix float32 themselves, and
+# permute_channels keeps the input's dtype exactly: no answer computes in another precision.
+FLOAT32 = {"constant_init_cnn": None, "attention_heads": None}

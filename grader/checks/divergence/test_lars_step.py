@@ -172,3 +172,60 @@ def test_float32_momentum_buffer_keeps_the_dtype(student, device, rng):
         assert tensors, f"self.state of parameter {i} holds no tensor of the parameter's shape (the momentum buffer)"
         assert all(v.dtype == torch.float32 for v in tensors), \
             f"the momentum buffer of float32 parameter {i} is {[str(v.dtype) for v in tensors]}"
+
+
+def _hyper(rng, momentum=(0.5, 0.95)):
+    """Hyperparameters other than the defaults and the notebook's examples, eps included."""
+    return dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, *momentum), weight_decay=10 ** uniform(rng, -3, -1),
+                trust_coefficient=uniform(rng, 0.01, 0.1), eps=10 ** uniform(rng, -2, 0))
+
+
+def test_param_groups(student, device, rng):
+    """The statement: hyperparameters are read from `group`, so that each parameter group has its own.  Two or
+    three groups, each with its own lr, momentum, weight decay, trust coefficient and eps, over 5 steps; the
+    constructor's defaults differ from every group's."""
+    dtype = torch.float64 if float(torch.rand((), generator=rng)) < 0.5 else torch.float32
+    params, grads = _case(rng, device, steps=5, dtype=dtype)
+    while len(params) < 3:  # at least one parameter per group
+        more, more_grads = _case(rng, device, steps=5, dtype=dtype)
+        params, grads = params + more, [a + b for a, b in zip(grads, more_grads)]
+    k = min(len(params), 2 + int(torch.randint(0, 2, (1,), generator=rng)))
+    cuts = sorted(torch.randperm(len(params) - 1, generator=rng)[:k - 1].add(1).tolist())
+    bounds = [0, *cuts, len(params)]
+    groups = [dict(count=b - a, **_hyper(rng)) for a, b in zip(bounds[:-1], bounds[1:])]
+    defaults = _hyper(rng)
+    got = student.optimizer_steps("LARS", params, grads, groups=groups, **defaults)
+    assert len(got) == len(grads), f"expected {len(grads)} steps of parameters, got {len(got)}"
+    rtol = 1e-7 if dtype == torch.float64 else 1e-5
+    for g, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        hyper = {key: v for key, v in groups[g].items() if key != "count"}
+        ref = lars_reference([p.cpu() for p in params[a:b]], [[x.cpu() for x in s[a:b]] for s in grads], **hyper)
+        for t in range(len(grads)):
+            for i in range(a, b):
+                assert got[t][i].dtype == dtype, f"parameter {i}: dtype changed to {got[t][i].dtype}"
+                assert_close_normwise(got[t][i], ref[t][i - a], rtol,
+                                      f"{len(groups)} parameter groups: step {t + 1}, parameter {i} (group {g}) differs "
+                                      f"from LARS with that group's hyperparameters")
+
+
+def test_eps_is_read(student, device, rng):
+    """eps is a hyperparameter like the others: large enough here (1e-2 to 1) to change the local lr visibly."""
+    params, grads = _case(rng, device, steps=3)
+    hyper = _hyper(rng)
+    _run_and_compare(student, device, params, grads, hyper, what=f"eps = {hyper['eps']:.3g}")
+
+
+def test_params_without_grad_are_skipped(student, device, rng):
+    """The statement: a parameter whose p.grad is None is skipped (it stays as it was, and gets no buffer
+    that would move it later); the others move as LARS moves them."""
+    params, grads = _case(rng, device, steps=3)
+    frozen = int(torch.randint(0, len(params), (1,), generator=rng))
+    grads = [[None if i == frozen else g for i, g in enumerate(step)] for step in grads]
+    hyper = _hyper(rng)
+    got = student.optimizer_steps("LARS", params, grads, **hyper)
+    others = [i for i in range(len(params)) if i != frozen]
+    ref = lars_reference([params[i].cpu() for i in others], [[s[i].cpu() for i in others] for s in grads], **hyper)
+    for t, step in enumerate(got):
+        assert torch.equal(step[frozen].cpu(), params[frozen].cpu()), f"parameter {frozen} has no gradient but moved at step {t + 1}"
+        for j, i in enumerate(others):
+            assert_close_normwise(step[i], ref[t][j], 1e-7, f"step {t + 1}, parameter {i} beside a parameter without gradient")

@@ -19,6 +19,8 @@ def checked_tensor(value, name, shape, device) -> torch.Tensor:
     assert tuple(value.shape) == tuple(shape), f"{name}: expected shape {tuple(shape)}, got {tuple(value.shape)}"
     assert value.device.type == device.type, f"{name}: expected on {device.type}, got {value.device}"
     assert value.is_floating_point(), f"{name}: expected a real floating tensor, got {value.dtype}"
+    # parts 1-3 are graded on float64 inputs, and the statement asks for the input's dtype
+    assert value.dtype == torch.float64, f"{name}: expected float64 like the inputs, got {value.dtype}"
     return value.detach().cpu().double()
 
 

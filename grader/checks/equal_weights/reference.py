@@ -9,10 +9,16 @@ import torch.nn.functional as F
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def regression_data(rng, n: int, d: int, noise: float = 0.1, dtype=torch.float32):
-    """A well-conditioned design (standardised Gaussian columns) and targets with a clear intercept."""
+def regression_data(rng, n: int, d: int, noise: float = 0.1, dtype=torch.float32, offset=None):
+    """A well-conditioned design (standardised Gaussian columns) and targets with a clear intercept.
+
+    ``offset``: a (d,) shift of the columns' means.  Centred columns hide the order of the w and b updates
+    (sum(X dw) = 0 whatever dw), so the checks of the update rule shift them.
+    """
     X = torch.randn(n, d, generator=rng, dtype=torch.float64)
     X = (X - X.mean(0)) / X.std(0)
+    if offset is not None:
+        X = X + torch.as_tensor(offset, dtype=torch.float64)
     w_true = torch.randn(d, generator=rng, dtype=torch.float64)
     b_true = (1.0 + torch.rand((), generator=rng, dtype=torch.float64)) * (1 if torch.rand((), generator=rng) < 0.5 else -1)
     y = X @ w_true + b_true + noise * torch.randn(n, generator=rng, dtype=torch.float64)

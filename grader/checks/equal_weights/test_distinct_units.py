@@ -71,3 +71,16 @@ def test_difference_of_exactly_atol_is_the_same_unit(student, rng):
     far = base + 10.0
     W = torch.stack([base, twin, far, twin.clone()])
     assert _count(student, W, atol) == 2, f"rows that differ by exactly atol={atol} are the same unit (within atol)"
+
+
+def test_large_magnitudes_absolute_tolerance(student, rng):
+    """atol is an absolute bound on the entry-wise difference, whatever the size of the entries: rows of size
+    10^2 to 10^4 that differ by 1.5 atol are different units (a relative tolerance such as torch.allclose's
+    default rtol = 1e-5 would merge them), rows 0.5 atol apart are one unit."""
+    d, atol = randint(rng, 3, 6), 10.0 ** -randint(rng, 3, 5)
+    scale = 10.0 ** (2 + 2 * float(torch.rand((), generator=rng)))
+    row = scale * (1 + torch.rand(d, generator=rng, dtype=torch.float64))
+    sign = torch.where(torch.rand(d, generator=rng) < 0.5, -1.0, 1.0).double()
+    W = torch.stack([row, row + 1.5 * atol * sign, row + 0.5 * atol * sign, row - 1.5 * atol * sign])
+    # greedy: row 0 opens a group, row 1 (1.5 atol away) another, row 2 joins row 0, row 3 (3 atol from row 1) a third
+    assert _count(student, W, atol) == 3, f"rows of size {scale:.0e} that differ by 1.5*atol={1.5 * atol:.0e} are different units"

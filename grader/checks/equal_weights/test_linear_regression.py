@@ -7,10 +7,16 @@ from grader.checks.equal_weights.reference import linear_gd, lstsq_solution, reg
 LR, STEPS = 0.5, 300
 
 
-def _problem(rng):
+def _problem(rng, dtype=torch.float32, centred=True):
     n, d = randint(rng, 80, 200), randint(rng, 2, 6)
-    X, y = regression_data(rng, n, d)
+    offset = None if centred else torch.tensor([10 ** uniform(rng, -0.5, 1) * (1 if uniform(rng, 0, 1) < 0.5 else -1)
+                                                for _ in range(d)])
+    X, y = regression_data(rng, n, d, dtype=dtype, offset=offset)
     return X, y, d
+
+
+def _dtype(rng):
+    return torch.float64 if uniform(rng, 0, 1) < 0.5 else torch.float32
 
 
 def _fit(student, device, X, y, w0, b0, lr, steps):
@@ -32,19 +38,28 @@ def _random_start(rng, d):
 
 
 def test_shapes_dtype_device(student, device, rng):
-    X, y, d = _problem(rng)
-    _fit(student, device, X, y, *_constant_start(rng, d), 0.1, 2)
+    for dtype in (torch.float32, torch.float64):
+        X, y, d = _problem(rng, dtype)
+        w0, b0 = _constant_start(rng, d)
+        _fit(student, device, X, y, w0.to(dtype), b0.to(dtype), 0.1, 2)
 
 
 def test_few_steps_follow_gradient_descent(student, device, rng):
-    """Three steps on L = 1/(2n) ||X w + b - y||^2 from a random start, as the notebook defines them."""
-    X, y, d = _problem(rng)
+    """A few steps on L = 1/(2n) ||X w + b - y||^2 from a random start, as the notebook defines them, on columns
+    that are not centred (where updating b from the new w shows) and in float32 or float64."""
+    dtype = _dtype(rng)
+    X, y, d = _problem(rng, dtype, centred=False)
     w0, b0 = _random_start(rng, d)
-    lr = uniform(rng, 0.05, 0.3)
-    w, b = _fit(student, device, X, y, w0, b0, lr, 3)
-    ew, eb = linear_gd(X, y, w0, b0, lr, 3)
-    torch.testing.assert_close(w, ew, atol=1e-5, rtol=1e-4, msg="w after 3 gradient steps differs from full-batch GD")
-    torch.testing.assert_close(b, eb, atol=1e-5, rtol=1e-4, msg="b after 3 gradient steps differs from full-batch GD")
+    w0, b0 = w0.to(dtype), b0.to(dtype)
+    steps = randint(rng, 3, 6)
+    # below 1 / lambda_max(X^T X / n + the intercept): shifted columns make the Hessian's top eigenvalue large
+    A = torch.cat([X.double(), torch.ones(len(X), 1, dtype=torch.float64)], 1)
+    lr = uniform(rng, 0.2, 0.9) / float(torch.linalg.eigvalsh(A.T @ A / len(X))[-1])
+    w, b = _fit(student, device, X, y, w0, b0, lr, steps)
+    ew, eb = linear_gd(X, y, w0, b0, lr, steps)
+    tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(w, ew, **tol, msg=f"w after {steps} gradient steps differs from full-batch GD ({dtype})")
+    torch.testing.assert_close(b, eb, **tol, msg=f"b after {steps} gradient steps differs from full-batch GD ({dtype})")
 
 
 def test_constant_start_reaches_least_squares(student, device, rng):

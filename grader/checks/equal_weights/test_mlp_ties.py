@@ -5,12 +5,12 @@ from grader.checks.equal_weights._util import as_tensor, randint, uniform
 from grader.checks.equal_weights.reference import mlp_constant_train
 
 
-def _problem(rng):
+def _problem(rng, dtype=torch.float32):
     n, d, hidden = randint(rng, 32, 96), randint(rng, 2, 5), randint(rng, 3, 8)
     X = torch.randn(n, d, generator=rng)
     y = torch.sin(X @ torch.randn(d, generator=rng)) + 0.1 * torch.randn(n, generator=rng)
     value = uniform(rng, 0.1, 0.4) * (1 if float(torch.rand((), generator=rng)) < 0.7 else -1)
-    return X, y, hidden, value
+    return X.to(dtype), y.to(dtype), hidden, value
 
 
 def _train(student, device, X, y, hidden, value, lr, steps):
@@ -24,17 +24,20 @@ def _tied(W1):
 
 
 def test_shapes_dtype_device(student, device, rng):
-    X, y, hidden, value = _problem(rng)
-    _train(student, device, X, y, hidden, value, 0.05, 2)
+    for dtype in (torch.float32, torch.float64):  # the parameters are created in the input's dtype
+        X, y, hidden, value = _problem(rng, dtype)
+        _train(student, device, X, y, hidden, value, 0.05, 2)
 
 
 def test_matches_gradient_descent(student, device, rng):
-    X, y, hidden, value = _problem(rng)
-    lr, steps = uniform(rng, 0.01, 0.05), randint(rng, 5, 15)
-    W1 = _train(student, device, X, y, hidden, value, lr, steps)
-    expected = mlp_constant_train(X, y, hidden, value, lr, steps)
-    torch.testing.assert_close(W1, expected, atol=1e-5, rtol=1e-4,
-                               msg="W1 differs from full-batch GD on mean((out - y)^2) from all parameters = value")
+    for dtype in (torch.float32, torch.float64):
+        X, y, hidden, value = _problem(rng, dtype)
+        lr, steps = uniform(rng, 0.01, 0.05), randint(rng, 5, 15)
+        W1 = _train(student, device, X, y, hidden, value, lr, steps)
+        expected = mlp_constant_train(X, y, hidden, value, lr, steps)
+        tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(W1, expected, **tol,
+                                   msg=f"W1 differs from full-batch GD on mean((out - y)^2) from all parameters = value ({dtype})")
 
 
 def test_hidden_units_stay_tied(student, device, rng):

@@ -7,10 +7,10 @@ from grader.checks.equal_weights.reference import classification_data, softmax_g
 LR, STEPS = 1.0, 150
 
 
-def _problem(rng):
+def _problem(rng, dtype=torch.float32):
     k = randint(rng, 3, 4)
     n, d = randint(rng, 80, 150), randint(rng, 2, 4)
-    X, y = classification_data(rng, n, d, k)
+    X, y = classification_data(rng, n, d, k, dtype=dtype)
     return X, y, d, k
 
 
@@ -28,13 +28,18 @@ def _constant(rng, k, d):
 
 
 def test_few_steps_follow_gradient_descent(student, device, rng):
-    X, y, d, k = _problem(rng)
-    W0, b0 = _constant(rng, k, d)
-    lr = uniform(rng, 0.1, 0.5)
-    W, b = _train(student, device, X, y, W0, b0, lr, 5)
-    eW, eb = softmax_gd(X, y, W0, b0, lr, 5)
-    torch.testing.assert_close(W, eW, atol=1e-5, rtol=1e-4, msg="W after 5 steps from a constant start differs from GD")
-    torch.testing.assert_close(b, eb, atol=1e-5, rtol=1e-4, msg="b after 5 steps from a constant start differs from GD")
+    for dtype in (torch.float32, torch.float64):  # the result keeps the inputs' dtype
+        X, y, d, k = _problem(rng, dtype)
+        W0, b0 = (t.to(dtype) for t in _constant(rng, k, d))
+        lr = uniform(rng, 0.1, 0.5)
+        W, b = pair(student.call("train_softmax", X.to(device), y.to(device), W0.to(device), b0.to(device), lr, 5),
+                    "train_softmax")
+        as_tensor(W, "W", tuple(W0.shape), device, dtype=dtype)
+        as_tensor(b, "b", tuple(b0.shape), device, dtype=dtype)
+        eW, eb = softmax_gd(X, y, W0, b0, lr, 5)
+        tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(W.cpu(), eW, **tol, msg=f"W after 5 steps from a constant start differs from GD ({dtype})")
+        torch.testing.assert_close(b.cpu(), eb, **tol, msg=f"b after 5 steps from a constant start differs from GD ({dtype})")
 
 
 def test_constant_start_is_not_stuck(student, device, rng):

@@ -5,19 +5,25 @@ from grader.checks.symmetry.reference import (cnn_constant_reference, max_spread
                                              trajectory_tolerance)
 
 TIE_ATOL = 1e-5      # float32 weights of size ~0.1: identical computations agree far better than this
-MOVED = 1e-3         # training at lr=0.5 for >= 6 steps moves the weights by more than this
+MOVED = 1e-3         # training at lr >= 0.25 for >= 6 steps moves the weights by more than this
 APART = 1e-4         # channels that were separated differ by more than this
+
+
+def _lr(rng):
+    """A learning rate other than the default 0.5 (an answer that hard-codes it shows)."""
+    lr = 0.25 + 0.55 * float(torch.rand(1, generator=rng))
+    return lr if abs(lr - 0.5) > 0.05 else lr + 0.1
 
 
 def _draw(rng):
     return dict(seed=int(torch.randint(0, 2**20, (1,), generator=rng)),
                 channels=int(torch.randint(3, 9, (1,), generator=rng)),
                 value=round(0.08 + 0.07 * float(torch.rand(1, generator=rng)), 4),
-                steps=int(torch.randint(6, 11, (1,), generator=rng)))
+                steps=int(torch.randint(6, 11, (1,), generator=rng)), lr=_lr(rng))
 
 
-def _train(student, device, steps, seed, channels, value, **kw):
-    w = student.call("train_constant_cnn", steps, seed=seed, lr=0.5, value=value, channels=channels,
+def _train(student, device, steps, seed, channels, value, lr=0.5, **kw):
+    w = student.call("train_constant_cnn", steps, seed=seed, lr=lr, value=value, channels=channels,
                      device=str(device), **kw)
     assert isinstance(w, torch.Tensor), "train_constant_cnn must return conv1's weight tensor"
     assert tuple(w.shape) == (channels, 3, 3, 3), f"conv1 weight shape {tuple(w.shape)}, expected {(channels, 3, 3, 3)}"
@@ -68,7 +74,7 @@ def test_trajectory_matches_reference(student, device, rng):
     c = _draw(rng)
     # a negative value too: conv2's pre-activations are then all negative, so its ReLU decides everything
     for value in (c["value"], -c["value"]):
-        w = _train(student, device, c["steps"], c["seed"], c["channels"], value)
-        want = cnn_constant_reference(c["steps"], c["seed"], 0.5, value, c["channels"])
+        w = _train(student, device, c["steps"], c["seed"], c["channels"], value, lr=c["lr"])
+        want = cnn_constant_reference(c["steps"], c["seed"], c["lr"], value, c["channels"])
         torch.testing.assert_close(w.cpu(), want, **trajectory_tolerance(device), msg=lambda m: (
-            f"value={value}: conv1's weight after {c['steps']} steps differs from the specified network\n{m}"))
+            f"value={value}, lr={c['lr']:.3f}: conv1's weight after {c['steps']} steps differs from the specified network\n{m}"))

@@ -54,14 +54,18 @@ def test_max_abs_difference_not_a_norm(student, device, rng):
 
 
 def test_transitive_chains(student, device, rng):
-    """Rows 0.8*atol apart in a chain belong to one group even when the ends differ by more than atol."""
-    atol, d, n = 1e-2, 6, 7
+    """Rows 0.8*atol apart in a chain belong to one group even when the ends differ by more than atol.  The chain
+    has 5 to 8 rows, so that a closure of paths of length 2 or 4 (one or two squarings of the "tied" matrix) is
+    not enough: only the full transitive closure joins both ends."""
+    atol, d = 1e-2, 6
+    length = int(torch.randint(5, 9, (1,), generator=rng))
+    n = length + int(torch.randint(2, 5, (1,), generator=rng))
     start = torch.randn(d, generator=rng, dtype=torch.float64)
     step = 0.8 * atol * torch.sign(torch.randn(d, generator=rng, dtype=torch.float64))
-    chain = [start + s * step for s in range(3)]
-    spots = sorted(torch.randperm(n, generator=rng)[:3].tolist())
+    chain = [start + s * step for s in range(length)]
+    spots = sorted(torch.randperm(n, generator=rng)[:length].tolist())
     # An end of the chain comes first, so a search that stops at direct neighbours misses the far end.
-    order = [0] + ([1, 2] if bool(torch.rand(1, generator=rng) < 0.5) else [2, 1])
+    order = [0] + (torch.randperm(length - 1, generator=rng) + 1).tolist()
     rows = [torch.randn(d, generator=rng, dtype=torch.float64) * 5 for _ in range(n)]
     for spot, link in zip(spots, order):
         rows[spot] = chain[link]
@@ -75,3 +79,17 @@ def test_partition_format(student, device, rng):
     assert groups == [[i] for i in range(weight.shape[0])], "distinct rows must each form their own group"
     same = weight[:1].repeat(5, 1)
     assert _ask(student, same, 1e-6, device) == [[0, 1, 2, 3, 4]], "identical rows must form one group"
+
+
+def test_large_magnitudes_absolute_tolerance(student, device, rng):
+    """atol bounds the entry-wise difference absolutely, at any size of the entries: rows of size 10^2 to 10^4
+    1.5 atol apart are not tied (torch.allclose's default rtol = 1e-5 would tie them), 0.5 atol apart are."""
+    d, atol = int(torch.randint(3, 8, (1,), generator=rng)), 10.0 ** -float(torch.randint(3, 6, (1,), generator=rng))
+    scale = 10.0 ** (2 + 2 * float(torch.rand((), generator=rng)))
+    base = scale * (1 + torch.rand(d, generator=rng, dtype=torch.float64))
+    sign = torch.sign(torch.randn(d, generator=rng, dtype=torch.float64))
+    other = -base
+    weight = torch.stack([base, base + 1.5 * atol * sign, other, base - 0.5 * atol * sign, other - 1.5 * atol * sign])
+    expected = [[0, 3], [1], [2], [4]]
+    assert _ask(student, weight, atol, device) == expected, \
+        f"rows of size {scale:.0e} that differ by 1.5*atol = {1.5 * atol:.0e} must not be tied (atol is absolute)"
