@@ -21,7 +21,7 @@ RULES = (
     Rule("product_bounds", r"`condition_bound(A, B)`: 0 维张量 $\kappa(A)\,\kappa(B)$",
          (PB + "test_condition_bound", P + "check_product_bounds__bounds_hold")),
     Rule("product_bounds", r"结果与输入在同一设备上, 数据类型与输入相同。",
-         (PB + "test_singular_value_bounds_match_reference", P + "check_product_bounds__shapes_and_device")),
+         (PB + "test_singular_value_bounds_match_reference", P + "check_product_bounds__shapes_and_device", "test_product_bounds.py::test_singular_value_bounds_stay_float64")),
     Rule("product_bounds", r"第 1–3 部分的评分输入都是 float64, 结果按 float64 的精度比较",
          (PB + "test_singular_value_bounds_match_reference", PB + "test_condition_bound")),
     # -- psd_bounds -----------------------------------------------------------------------------------------

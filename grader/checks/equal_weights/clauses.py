@@ -53,7 +53,7 @@ RULES = (
     # -- distinct_units -------------------------------------------------------------------------------------
     Rule("distinct_units", r"若某行与之前**每一组**的代表行的最大绝对差都大于 `atol`， 它就开启新的一组（并成为该组代表）；否则归入已有的组。",
          (DU + "test_clusters", DU + "test_atol_is_used", DU + "test_max_abs_difference_not_a_norm",
-          DU + "test_large_magnitudes_absolute_tolerance", P + "check_distinct_units__simple_cases")),
+          DU + "test_large_magnitudes_absolute_tolerance", P + "check_distinct_units__simple_cases", DU + "test_difference_of_exactly_atol_is_the_same_unit")),
     Rule("distinct_units", r"返回组数（Python `int`）", (DU + "test_single_row", DU + "test_all_equal_and_all_distinct")),
     # -- mlp_ties -------------------------------------------------------------------------------------------
     Rule("mlp_ties", r"L = \frac1n\sum_{i=1}^n (\hat y_i - y_i)^2,$$", (MT + "test_matches_gradient_descent",)),
@@ -62,7 +62,7 @@ RULES = (
     Rule("mlp_ties", r"然后做 `steps` 步全批量梯度下降（学习率 `lr`，可以用自动求导）",
          (MT + "test_matches_gradient_descent", MT + "test_weights_moved")),
     Rule("mlp_ties", r"返回训练后的隐藏层权重 $\mathbf W_1$（形状 `(hidden, d)`）", (MT + "test_shapes_dtype_device",)),
-    Rule("mlp_ties", r"注意 $\hat{\mathbf y}$ 的形状应为 `(n,)`，与 `y` 一致。", (MT + "test_matches_gradient_descent",)),
+    Rule("mlp_ties", r"注意 $\hat{\mathbf y}$ 的形状应为 `(n,)`，与 `y` 一致。", (MT + "test_matches_gradient_descent", MT + "test_float64_inputs",)),
     Rule("mlp_ties", DTYPE, (MT + "test_shapes_dtype_device", MT + "test_matches_gradient_descent")),
     Rule("mlp_ties", DEVICE, (MT + "test_shapes_dtype_device",)),
 )
