@@ -127,7 +127,7 @@ class LocalStudent:
             history = []
             for step_grads in grads:
                 for p, g in zip(leaves, step_grads):
-                    p.grad = g.detach().clone()
+                    p.grad = None if g is None else g.detach().clone()  # None: a parameter without a gradient
                 opt.step()
                 history.append([p.detach().clone() for p in leaves])
             state = [dict(opt.state[p]) if p in getattr(opt, "state", {}) else {} for p in leaves]
