@@ -61,6 +61,17 @@ def nbgrader_templates() -> Path:
     return Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
 
 
+def nbconvert_templates() -> Path:
+    """nbconvert's own templates (``classic``, ``lab``, ``base``), beside the installation nbconvert runs from.
+
+    nbconvert looks for them under ``sys.prefix/share/jupyter``; an ordinary user's venv whose ``.pth``
+    names the project's site-packages (README, "Grading as an ordinary user") has another prefix, and
+    every feedback page failed there with "No template sub-directory with name 'classic'"."""
+    import nbconvert
+    # <prefix>/lib/pythonX.Y/site-packages/nbconvert/__init__.py -> <prefix>/share/jupyter/nbconvert/templates
+    return Path(nbconvert.__file__).resolve().parents[4] / "share" / "jupyter" / "nbconvert" / "templates"
+
+
 def configure_feedback(c) -> None:
     """Set GenerateFeedback's preprocessors and its exporter's template folders on config ``c``."""
     c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
@@ -68,4 +79,6 @@ def configure_feedback(c) -> None:
                                         "grader.engine.feedback_math.ShipMathJax"]
     # Scoped to the exporter GenerateFeedback makes (its parent), ours first so that our
     # mathjax.html.j2 wins; nbgrader's own folder stays for its feedback/index.html.j2.
-    c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_templates())]
+    # nbconvert's own folder last, for a venv whose prefix is not the installation's.
+    c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_templates())] + \
+        [str(p) for p in [nbconvert_templates()] if p.is_dir()]
