@@ -93,7 +93,7 @@ def _check_zero_based_bound(lhs: str, ya: str, zb: str, constraint: str, bounded
     for A, B in _examples():
         s_ab, s_a, s_b = (torch.linalg.svdvals(X) for X in (A @ B, A, B))
         U = R.singular_value_bounds(A, B)
-        for k in range(len(U)):
+        for k in reversed(range(len(U))):  # from the top: diag(1, 0) refutes σ_k(AB) at k = 1, not only at σ_0
             bounds = []
             for a in range(len(U) + 1):
                 for b in range(len(U) + 1):
