@@ -168,3 +168,116 @@ def test_device_and_seed_helpers():
     a = torch.rand(3)
     st.set_seed(5)
     assert torch.equal(a, torch.rand(3))
+
+
+# -- the divergence exercise: the numbers its statement gives ------------------------------------------------
+from grader.checks.divergence.reference import ReferenceLARS, deep_mlp_reference  # noqa: E402
+from grader.engine.notebook import load_notebook, nbgrader_meta  # noqa: E402
+from grader.layout import source_notebook  # noqa: E402
+
+DIVERGENCE_SEEDS = range(300)  # as issue 21 measured; the forward passes alone take about half a second
+
+
+def _divergence_text(grade_id: str) -> str:
+    nb = load_notebook(source_notebook("divergence"))
+    return next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+def _bad_mlp_forward(seed: int, depth: int = 20, width: int = 32):
+    """The statement's recipe up to the first loss: (initial loss, rms(out)/rms(X), mean-square ratio per layer)."""
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(64, 8, generator=gen)
+    a = torch.randn(8, 1, generator=gen) / math.sqrt(8)
+    y = torch.tanh(2 * X @ a)
+    dims = [8] + [width] * (depth - 1) + [1]
+    Ws = [torch.randn(o, i, generator=gen) * 2 / math.sqrt(i) for i, o in zip(dims[:-1], dims[1:])]
+    h, ratios = X, []
+    for W in Ws[:-1]:
+        nxt = torch.relu(h @ W.T)
+        ratios.append(float(nxt.pow(2).mean() / h.pow(2).mean()))
+        h = nxt
+    out = h @ Ws[-1].T
+    ratios.append(float(out.pow(2).mean() / h.pow(2).mean()))
+    loss = float(((out - y) ** 2).mean())
+    return loss, float((out.pow(2).mean() / X.pow(2).mean()).sqrt()), ratios
+
+
+@pytest.fixture(scope="module")
+def bad_mlp_starts():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # set up before the per-test autouse fixture: 32-wide layers gain nothing from threads
+    try:
+        runs = [_bad_mlp_forward(s) for s in DIVERGENCE_SEEDS]
+    finally:
+        torch.set_num_threads(before)
+    loss = torch.tensor([r[0] for r in runs], dtype=torch.float64)
+    amp = torch.tensor([r[1] for r in runs], dtype=torch.float64)
+    ratios = torch.tensor([r[2] for r in runs], dtype=torch.float64)
+    return loss, amp, ratios
+
+
+def test_the_forward_pass_here_is_the_reference_deep_mlp():
+    # the statistics below come from this file's forward pass: it must be the grader's reference, bit for bit
+    for seed in range(4):
+        assert _bad_mlp_forward(seed)[0] == deep_mlp_reference("sgd", 1, seed)[0]
+
+
+def test_divergence_mean_square_amplification(bad_mlp_starts):
+    """"按均方算 20 层之后放大 2^10.5 ≈ 1450 倍": each ReLU layer doubles the mean square, the last one multiplies
+    it by 4, so the RMS grows by sqrt(2^19 · 4) = 2^10.5."""
+    text = _divergence_text("md_deep")
+    assert r"按均方算 20 层之后放大 $2^{10.5} \approx 1450$ 倍" in text
+    assert 2 ** 10.5 == pytest.approx(1450, rel=0.005)
+    _, _, ratios = bad_mlp_starts
+    relu, last = ratios[:, :-1], ratios[:, -1]
+    se_relu = float(relu.std()) / math.sqrt(relu.numel())
+    se_last = float(last.std()) / math.sqrt(last.numel())
+    # within four standard errors of the sample means (0.009 and 0.32 over 300 seeds)
+    assert abs(float(relu.mean()) - 2.0) < 4 * se_relu
+    assert abs(float(last.mean()) - 4.0) < 4 * se_last
+    assert float(ratios.mean(0).prod().sqrt()) == pytest.approx(2 ** 10.5, rel=0.15)
+
+
+def test_divergence_initial_losses_over_300_seeds(bad_mlp_starts):
+    """The spread the statement gives, over seeds 0..299 (issue 21: median 10^5.4, 24 % above 10^6 up to
+    10^8.9, 5 % below 10^4, median amplification about 500).  The bands are what the words allow; at 300 seeds
+    a share of 24 % has a standard error of 2.5 points."""
+    text = _divergence_text("md_deep")
+    for phrase in ("中位数只有 500 倍左右", "初始损失大多在 $10^4$ 到 $10^6$ 之间（中位数约 $10^{5.4}$）",
+                   "约四分之一的种子超过 $10^6$（最高可达 $10^9$ 左右），少数低于 $10^4$"):
+        assert phrase in text, phrase
+    loss, amp, _ = bad_mlp_starts
+    log_loss = loss.log10()
+    assert 400 < float(amp.median()) < 625  # "500 倍左右"
+    assert float(log_loss.median()) == pytest.approx(5.4, abs=0.15)
+    between = float(((loss >= 1e4) & (loss <= 1e6)).double().mean())
+    above, below = float((loss > 1e6).double().mean()), float((loss < 1e4).double().mean())
+    assert between > 0.5  # "大多"
+    assert 0.18 < above < 0.32  # "约四分之一"
+    assert 0.0 < below < 0.10  # "少数"
+    assert 8.5 < float(log_loss.max()) < 9.5  # "最高可达 10^9 左右"
+
+
+def test_lars_update_almost_unchanged_when_the_gradient_is_scaled():
+    """§1: with β = 0 and m = 0, scaling the gradient by c changes the update only through ε, by about
+    ε/‖g‖ (1 - 1/c) relatively: "几乎不变", not "完全不变"; the relative change of the layer stays γη."""
+    text = _divergence_text("md_lars")
+    assert r"更新几乎不变（只有 $\varepsilon$ 带来约 $\varepsilon/\|\mathbf{g}\|$ 的相对差别）" in text
+    assert "完全不变" not in text
+    gen = torch.Generator().manual_seed(0)
+    w0 = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    g = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    lr, trust, eps = 0.5, 0.02, 1e-8
+
+    def update(scale):
+        p = torch.nn.Parameter(w0.clone())
+        p.grad = scale * g
+        ReferenceLARS([p], lr=lr, momentum=0.0, trust_coefficient=trust, eps=eps).step()
+        return w0 - p.detach()
+
+    base = update(1.0)
+    for c in (1000.0, 1e6):
+        change = float((update(c) - base).norm() / base.norm())
+        assert change > 0  # ε is there: the update is not exactly the same
+        assert change == pytest.approx(eps / float(g.norm()) * (1 - 1 / c), rel=1e-4)
+        assert float(update(c).norm() / w0.norm()) == pytest.approx(lr * trust, rel=1e-6)  # "大约 γη"

@@ -58,7 +58,7 @@ def check_product_bounds__bounds_hold(student, device, rng):
     B[:, 0] *= 1e-4  # B 接近奇异
     s = torch.linalg.svdvals(A @ B)
     U = _tensor(student.call("singular_value_bounds", A.to(device), B.to(device)), "singular_value_bounds", (n,), device)
-    assert (s <= U * (1 + 1e-9) + 1e-10).all(), "存在 k 使 σ_k(AB) > U[k]: 这不是一个上界, 检查下标 (0 起算时 a + b = k)"
+    assert (s <= U * (1 + 1e-9) + 1e-10).all(), "存在 k 使 σ_{k+1}(AB) > U[k]: 这不是一个上界, 检查下标 (0 起算时 a + b = k)"
     rho = _tensor(student.call("spectral_radius_bound", A.to(device), B.to(device)), "spectral_radius_bound", (), device)
     assert torch.linalg.eigvals(A @ B).abs().max() <= rho * (1 + 1e-9), "AB 的谱半径超过了 spectral_radius_bound"
     assert s[0] <= rho * (1 + 1e-9), "||AB||_2 超过了 spectral_radius_bound"

@@ -8,6 +8,8 @@ import torch
 from grader.checks.divergence._util import randn, random_shapes, uniform
 from grader.checks.divergence.reference import clip_reference
 
+RTOL = 1e-5  # "按 float32 的精度比较（相对误差 1e-5）"
+
 
 def _call(student, grads, max_norm, device):
     out = student.call("clip_by_global_norm", [g.clone() for g in grads], max_norm)
@@ -115,8 +117,10 @@ def test_epsilon_at_small_norms(student, device, rng):
     max_norm = target * uniform(rng, 0.2, 0.6)
     clipped, total = _call(student, grads, max_norm, device)
     ref, ref_total = clip_reference([g.cpu() for g in grads], max_norm)
-    assert abs(float(total) - float(ref_total)) <= 1e-9 * float(ref_total), "total_norm at a small global norm differs"
+    # the statement's tolerance (relative 1e-5, float64 gradients too): a float32 computation is allowed, and the
+    # epsilon moves the clipped gradients by 1 % to 10 %, far above it
+    assert abs(float(total) - float(ref_total)) <= RTOL * float(ref_total), "total_norm at a small global norm differs"
     for i, (c, r) in enumerate(zip(clipped, ref)):
         err = float(torch.linalg.vector_norm(c.cpu() - r))
-        assert err <= 1e-6 * float(torch.linalg.vector_norm(r)) + 1e-300, \
+        assert err <= RTOL * float(torch.linalg.vector_norm(r)) + 1e-300, \
             f"clipped[{i}] at a global norm of {target:.1e} differs from min(1, max_norm / (norm + 1e-6)) * g"

@@ -43,7 +43,7 @@ def test_singular_value_bounds_hold(student, device, rng):
         tol = 1e-10 * _scale(A, B)
         assert torch.isfinite(U).all(), "singular_value_bounds returned nan/inf"
         assert (s[: len(U)] <= U * (1 + 1e-9) + tol).all(), (
-            f"a bound is violated: sigma_k(AB) > U[k] for A {tuple(A.shape)}, B {tuple(B.shape)}")
+            f"a bound is violated: sigma_{{k+1}}(AB) > U[k] for A {tuple(A.shape)}, B {tuple(B.shape)}")
 
 
 def test_spectral_radius_bound(student, device, rng):
