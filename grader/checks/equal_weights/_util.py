@@ -19,9 +19,9 @@ def pair(result, name: str):
     return result
 
 
-def scalar(value, name: str, device) -> torch.Tensor:
+def scalar(value, name: str, device, dtype=None) -> torch.Tensor:
     assert isinstance(value, torch.Tensor) and value.numel() == 1, f"{name}: expected a one-element tensor"
-    return as_tensor(value.reshape(()), name, (), device)
+    return as_tensor(value.reshape(()), name, (), device, dtype=dtype)
 
 
 def randint(rng, low: int, high: int) -> int:

@@ -24,7 +24,7 @@ def _fit(student, device, X, y, w0, b0, lr, steps):
                 "fit_linear")
     d = X.shape[1]
     as_tensor(w, "w", (d,), device, dtype=X.dtype)
-    b = scalar(b, "b", device)
+    b = scalar(b, "b", device, dtype=X.dtype)
     return w.cpu().double(), b.cpu().double()
 
 
@@ -38,10 +38,14 @@ def _random_start(rng, d):
 
 
 def test_shapes_dtype_device(student, device, rng):
+    """w and b keep the inputs' dtype, in both dtypes; steps=0 returns the start itself, so a b0 cast to one fixed
+    dtype shows (after a step the update would promote it back)."""
     for dtype in (torch.float32, torch.float64):
         X, y, d = _problem(rng, dtype)
-        w0, b0 = _constant_start(rng, d)
-        _fit(student, device, X, y, w0.to(dtype), b0.to(dtype), 0.1, 2)
+        w0, b0 = (t.to(dtype) for t in _random_start(rng, d))
+        w, b = _fit(student, device, X, y, w0, b0, 0.1, 0)
+        assert torch.equal(w, w0.double()) and torch.equal(b, b0.double()), f"steps=0 must return (w0, b0) ({dtype})"
+        _fit(student, device, X, y, w0, b0, 0.1, 2)
 
 
 def test_few_steps_follow_gradient_descent(student, device, rng):
