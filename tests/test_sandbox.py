@@ -233,6 +233,17 @@ def test_a_child_forked_ahead_that_died_waiting_is_replaced(ctx, place):
         box.close()
 
 
+def test_cells_the_child_cannot_decode_are_an_engine_failure_not_a_silent_death(ctx, place):
+    from grader.engine.execute import SandboxError
+    box = Sandbox(ctx, [(0, HONEST_BEFORE)], place)
+    box.skip.add(-1)  # outside the wire's CellIndex: the child refuses the Work message
+    try:
+        with pytest.raises(SandboxError, match="did not decode"):
+            box.start()
+    finally:
+        box.kill()
+
+
 def test_nothing_written_to_shared_places_reaches_the_next_student_or_the_host(ctx, place):
     leave = ("import os\n"
              "LEFT = []\n"

@@ -125,7 +125,11 @@ def main(sock, policy: isolation.Policy) -> None:
         import torch
 
         torch.set_num_threads(1)
-        work, _ = wire.recv(sock, wire.Work)
+        try:
+            work, _ = wire.recv(sock, wire.Work)
+        except wire.WireError as exc:  # the checker's own message: an engine bug, never to pass silently
+            wire.send(sock, wire.IsolationFailed(error=_text(f"the cells sent did not decode: {exc}", 500)))
+            raise
         ns = run_cells(sock, work, policy.limits.output_bytes)
         serve(sock, ns)
     except BaseException:

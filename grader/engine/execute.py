@@ -145,7 +145,8 @@ class Sandbox:
                                        f"({failed.status}: {failed.error})")
                 self.runs[culprit] = CellRun(culprit, failed.status, f"{failed.error} (an instructor cell, "
                                              "broken by the student's cells before it: alone it runs)")
-            self.skip.add(culprit)
+            if culprit >= 0:  # -1: no cell to name (the child was gone before its first one); retry them all
+                self.skip.add(culprit)
             if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
                 return self.runs
             self.restarts += 1
