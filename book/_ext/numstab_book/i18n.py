@@ -11,7 +11,8 @@ each language with ``-D language=<lang>`` and Sphinx compiles the ``.po`` files 
   language replaces the cell's code by its translation before myst-nb parses and executes the page
   (``source-read``).  Its figures are then drawn, and its outputs printed, in its own language, and
   its download is its own notebook; a test checks that both editions glue the same numbers.
-- **The extension's own words and the project's title**, as the ``numstab_book`` catalog.
+- **The extension's own words and the settings a reader sees** (title, author), as the
+  ``numstab_book`` catalog.
 - **Per-language settings**: the search language (jieba only for Chinese), the title, and a
   jupyter-cache and myst-nb output folder of its own, so that the editions never share outputs.
 - **A language switch** on every page, to the same page and section (``#fragment``) of the
@@ -41,6 +42,9 @@ DOMAIN = "numstab_book"  # the catalog of the extension's own words
 ENDONYMS = {"zh_CN": "中文", "en": "English"}
 #: Sphinx's search language (``html_search_language``) of each edition
 SEARCH_LANGUAGE = {"zh_CN": "zh", "en": "en"}
+
+#: settings of ``conf.py`` a reader sees (titles, the footer), translated through ``numstab_book``
+TRANSLATED_SETTINGS = ("project", "html_title", "author", "copyright")
 
 #: the words the extension itself writes on a page, msgids of the ``numstab_book`` catalog
 #: (the gettext build extracts them with the project's title)
@@ -113,8 +117,8 @@ def _configure(app, config):
     config.html_search_language = SEARCH_LANGUAGE.get(language, "en")
     if language != SOURCE_LANGUAGE:
         config.html_search_options = {}  # the jieba dictionary is for Chinese only
-        config.project = gettext(app, config.project)
-        config.html_title = gettext(app, config.html_title)
+        for name in TRANSLATED_SETTINGS:
+            setattr(config, name, gettext(app, getattr(config, name)))
     # each edition its own jupyter-cache: the cells differ, and two builds never share a database
     config.nb_execution_cache_path = str(Path(config.nb_execution_cache_path) / language)
     # a kernel started for this edition knows its language (a reader's own code may ask)
@@ -177,11 +181,11 @@ def _extract_own_messages(app):
         return
     from sphinx.builders.gettext import MsgOrigin
 
-    conf = str(Path(app.confdir) / "conf.py")
     own = app.builder.catalogs[DOMAIN]
-    for message in (app.config.project, app.config.html_title, *MESSAGES):
-        own.add(message, MsgOrigin(conf if message in (app.config.project, app.config.html_title)
-                                   else __file__, 0))
+    for name in TRANSLATED_SETTINGS:
+        own.add(getattr(app.config, name), MsgOrigin(str(Path(app.confdir) / "conf.py"), 0))
+    for message in MESSAGES:
+        own.add(message, MsgOrigin(__file__, 0))
 
 
 # -- glue in translated paragraphs ---------------------------------------------------------
