@@ -63,6 +63,10 @@ CODE_CELL = re.compile(
 #: a figure's alt text among a cell's options (``mystnb: image: alt: ...``): myst-nb makes the image
 #: after Sphinx has translated the page, so the alt text is a message of its own, set before parsing
 ALT = re.compile(r"^(?P<key>[ \t]+alt:[ \t]*)(?P<text>\S[^\n]*)$", re.MULTILINE)
+#: a display formula (``$$ ... $$``): Sphinx's own translation of a formula turns it into an
+#: rST literal block (``::``), which the MyST parser reads as text, so a formula with words in it
+#: (``\text{...}``) is translated here too, in the source, before parsing
+DISPLAY_MATH = re.compile(r"^\$\$[ \t]*\n(?P<body>.*?)\n\$\$[ \t]*$", re.MULTILINE | re.DOTALL)
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
@@ -138,7 +142,8 @@ def _own_output_folder(app):
 # -- code cells ----------------------------------------------------------------------------
 
 def _translate_code_cells(app, docname, source):
-    """In an edition other than the source, each code cell that has a translation runs translated."""
+    """In an edition other than the source, each code cell that has a translation runs translated
+    (and each display formula with words is set translated)."""
     if app.config.language == SOURCE_LANGUAGE or not is_notebook_page(source[0]):
         return
     messages = catalog(app, docname_to_domain(docname, app.config.gettext_compact))
@@ -158,7 +163,13 @@ def _translate_code_cells(app, docname, source):
         return (whole[: match.start("options") - start] + options + body
                 + whole[match.end("body") - start:])
 
-    source[0] = CODE_CELL.sub(translated, source[0])
+    def formula(match):
+        new = messages.get(match.group("body"))
+        if new is None:
+            return match.group(0)
+        return match.group(0).replace(match.group("body"), new, 1)
+
+    source[0] = DISPLAY_MATH.sub(formula, CODE_CELL.sub(translated, source[0]))
 
 
 def _extract_code_cells(app, doctree, docname):
