@@ -5,16 +5,21 @@ through Sphinx's gettext (``book/locale/<lang>/LC_MESSAGES/<page>.po``, sphinx-i
 each language with ``-D language=<lang>`` and Sphinx compiles the ``.po`` files to ``.mo`` itself
 (``gettext_auto_build``).  What Sphinx's gettext does not cover, this module adds:
 
-- **Code cells and figures' alt text.**  A figure's labels, a printed line and a comment are part of a cell's code, and
-  the cell runs before Sphinx translates the page.  So the gettext build puts every code cell that
-  holds Chinese into the page's catalog as one message (the whole cell), and an edition in another
-  language replaces the cell's code by its translation before myst-nb parses and executes the page
-  (``source-read``).  Its figures are then drawn, and its outputs printed, in its own language, and
-  its download is its own notebook; a test checks that both editions glue the same numbers.
+- **Code cells and figures' alt text.**  A figure's labels, a printed line and a comment are part
+  of a cell's code, and the cell runs before Sphinx translates the page.  So the gettext build puts
+  every code cell that holds Chinese into the page's catalog as one message (the whole cell), and
+  each alt text among the cells' options; an edition in another language puts their translations
+  in place before myst-nb parses and executes the page (``source-read``).  Its figures are then
+  drawn, and its outputs printed, in its own language, and its download is its own notebook; a
+  test checks that both editions glue the same numbers.  Display formulas with words
+  (``\text{...}``) are set the same way (Sphinx would turn a translated formula into a literal).
+- **Glue in translated paragraphs**: ``{glue:text}`` reads the page's glue data (myst-nb keeps
+  none for the separate document Sphinx parses a translated paragraph into).
 - **The extension's own words and the settings a reader sees** (title, author), as the
   ``numstab_book`` catalog.
 - **Per-language settings**: the search language (jieba only for Chinese), the title, and a
-  jupyter-cache and myst-nb output folder of its own, so that the editions never share outputs.
+  jupyter-cache and myst-nb output folder of its own, so that the editions never share outputs;
+  the kernel's environment says the language (``NUMSTAB_BOOK_LANGUAGE``).
 - **A language switch** on every page, to the same page and section (``#fragment``) of the
   other edition: the chapter's section labels are the same in every language.
 """
