@@ -33,12 +33,12 @@ book: $(VENV_OK) ## build the HTML book into _build/html/<lang>/ for each of LAN
 # captions, alt text, code cells with Chinese, the extension's words) into .pot files, then merge
 # them into book/locale/<lang>/LC_MESSAGES/*.po; edit the new and fuzzy entries, then `make book`.
 GETTEXT := _build/gettext
-gettext: $(VENV_OK) ## extract the book's messages into $(GETTEXT)/*.pot and update book/locale/*/LC_MESSAGES/*.po (sphinx-intl)
+gettext: $(VENV_OK) ## extract the book's messages into _build/gettext/*.pot and update book/locale/*/LC_MESSAGES/*.po (sphinx-intl)
 	$(SPHINX) -b gettext book $(GETTEXT)
 	.venv/bin/sphinx-intl update -p $(GETTEXT) -d book/locale $(foreach lang,$(filter-out zh_CN,$(LANGS)),-l $(lang))
 
 PDF := _build/pdf
-pdf: $(VENV_OK) ## print each edition to $(PDF)/numerical-stability.pdf (zh_CN), numerical-stability.en.pdf (en) with headless Chromium (make system-deps)
+pdf: $(VENV_OK) ## print each edition to _build/pdf/numerical-stability.pdf (zh_CN) and numerical-stability.en.pdf (en) with headless Chromium (make system-deps)
 	@$(PY) book/_ext/numstab_book/chromium.py
 	@for lang in $(LANGS); do $(SPHINX) -D language=$$lang -b pdfhtml -D pdf_dir=$(PDF) book _build/pdfhtml/$$lang || exit 1; done
 	@ls $(PDF)/*.pdf
