@@ -14,6 +14,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from grader.i18n import LANGUAGES, SOURCE_LANGUAGE
 from grader.layout import ASSIGNMENTS, BOOK, BUILD, DIST, EXERCISES, REPO, SOLUTIONS, shipped_files, source_notebook
 
 EDITIONS = ("student", "instructor")
@@ -75,24 +76,41 @@ def _zip_folder(folder: Path, target: Path) -> Path:
 
 
 def build_book(edition: str, out: Path) -> Path:
-    """The HTML book of one edition; the instructor one folds solutions under each exercise."""
-    cmd = [sys.executable, "-m", "sphinx", "-c", str(REPO), "-W", "--keep-going", "-q", "-b", "html",
-           "-d", str(BUILD / f"doctrees-{edition}"), str(BOOK), str(out)]
-    if edition == "instructor":
-        cmd[3:3] = ["-t", "instructor"]
-    subprocess.run(cmd, check=True, cwd=REPO)
+    """The HTML book of one edition in every language, ``out/<lang>/`` (``out/index.html`` leads to
+    the Chinese one); the instructor edition folds solutions under each exercise."""
+    for language in LANGUAGES:
+        cmd = [sys.executable, "-m", "sphinx", "-c", str(REPO), "-W", "--keep-going", "-q",
+               "-D", f"language={language}", "-b", "html",
+               "-d", str(BUILD / f"doctrees-{edition}-{language}"), str(BOOK), str(Path(out) / language)]
+        if edition == "instructor":
+            cmd[3:3] = ["-t", "instructor"]
+        subprocess.run(cmd, check=True, cwd=REPO)
+    shutil.rmtree(Path(out) / "jupyter_execute", ignore_errors=True)  # myst-nb's scratch copies beside the books
     return out
 
 
-def build_pdf(edition: str, out: Path) -> Path:
-    """The PDF of one edition (``make pdf``'s builder: headless Chromium prints the whole book)."""
-    cmd = [sys.executable, "-m", "sphinx", "-c", str(REPO), "-W", "--keep-going", "-q", "-b", "pdfhtml",
-           "-d", str(BUILD / f"doctrees-pdf-{edition}"), "-D", f"pdf_dir={out}",
-           str(BOOK), str(BUILD / f"pdfhtml-{edition}")]
-    if edition == "instructor":
-        cmd[3:3] = ["-t", "instructor"]
-    subprocess.run(cmd, check=True, cwd=REPO)
-    return next(Path(out).glob("*.pdf"))
+def build_pdf(edition: str, out: Path) -> list[Path]:
+    """The PDF of one edition in every language (``make pdf``'s builder: headless Chromium prints the
+    whole book): ``numerical-stability.pdf`` (Chinese), ``numerical-stability.en.pdf``."""
+    pdfs = []
+    for language in LANGUAGES:
+        cmd = [sys.executable, "-m", "sphinx", "-c", str(REPO), "-W", "--keep-going", "-q",
+               "-D", f"language={language}", "-b", "pdfhtml",
+               "-d", str(BUILD / f"doctrees-pdf-{edition}-{language}"), "-D", f"pdf_dir={out}",
+               str(BOOK), str(BUILD / f"pdfhtml-{edition}" / language)]
+        if edition == "instructor":
+            cmd[3:3] = ["-t", "instructor"]
+        subprocess.run(cmd, check=True, cwd=REPO)
+        pdfs.append(Path(out) / pdf_name(language))
+        if not pdfs[-1].is_file():
+            raise FileNotFoundError(f"{pdfs[-1]}: the pdfhtml build ({language}) printed no PDF")
+    return pdfs
+
+
+def pdf_name(language: str) -> str:
+    """``numerical-stability.pdf`` for Chinese, ``numerical-stability.<lang>.pdf`` for the others
+    (``pdf_basename`` in conf.py; the pdfhtml builder adds the suffix)."""
+    return f"numerical-stability{'' if language == SOURCE_LANGUAGE else '.' + language}.pdf"
 
 
 def build_release(edition: str, dist: Path = DIST) -> list[str]:
@@ -107,10 +125,12 @@ def build_release(edition: str, dist: Path = DIST) -> list[str]:
     for a in ASSIGNMENTS:
         archive_assignment(a, out / "exercises" / f"{a}.zip")
     book = build_book(edition, out / "book")
-    shutil.rmtree(out / "jupyter_execute", ignore_errors=True)  # myst-nb's scratch copy beside the book
     _zip_folder(book, out / f"book-{edition}.zip")
-    pdf = build_pdf(edition, out)
-    student_artefacts = [out / "exercises"] + ([book, out / f"book-{edition}.zip", pdf] if edition == "student" else [])
+    pdfs = build_pdf(edition, out)
+    # every language's book is scanned, each on its own (a finding names the edition it is in)
+    student_artefacts = [out / "exercises"] + ([*(book / language for language in LANGUAGES),
+                                                out / f"book-{edition}.zip", *pdfs]
+                                               if edition == "student" else [])
     if edition == "instructor":
         for a in ASSIGNMENTS:
             target = out / "solutions" / a
