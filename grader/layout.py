@@ -10,7 +10,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 SOLUTIONS = REPO / "solutions"      # nbgrader's source folder
-EXERCISES = REPO / "exercises"      # nbgrader's release folder (generated)
+EXERCISES = REPO / "exercises"      # nbgrader's release folder (generated): the Chinese release
+STATEMENT_LOCALE = SOLUTIONS / "locale"  # the statements' catalogs: <language>/LC_MESSAGES/<assignment>.po
 CHECKS = REPO / "grader" / "checks"
 SELFCHECK = REPO / "grader" / "student" / "selfcheck.py"
 BUILD = REPO / "_build"
@@ -33,8 +34,20 @@ def source_notebook(assignment: str) -> Path:
     return SOLUTIONS / assignment / f"{assignment}.ipynb"
 
 
-def release_notebook(assignment: str) -> Path:
-    return EXERCISES / assignment / f"{assignment}.ipynb"
+def release_folder(language: str = "zh_CN") -> Path:
+    """nbgrader's release folder of one language: ``exercises/`` (the source language), ``exercises/<language>/``."""
+    from grader.i18n import SOURCE_LANGUAGE
+
+    return EXERCISES if language == SOURCE_LANGUAGE else EXERCISES / language
+
+
+def release_notebook(assignment: str, language: str = "zh_CN") -> Path:
+    return release_folder(language) / assignment / f"{assignment}.ipynb"
+
+
+def statement_catalog(assignment: str, language: str) -> Path:
+    """The gettext catalog of ``assignment``'s statements in ``language`` (instructor side: never ships)."""
+    return STATEMENT_LOCALE / language / "LC_MESSAGES" / f"{assignment}.po"
 
 
 def checks_of(assignment: str) -> Path:
