@@ -132,6 +132,9 @@ def test_a_changed_chinese_cell_comes_back_fuzzy_and_a_new_one_untranslated(tmp_
     monkeypatch.setattr(translate, "statement_catalog", lambda name, language: catalog)
     monkeypatch.setattr(translate, "REPO", tmp_path)
     assert translate.problems(a, EN) == []
+    before = catalog.read_bytes()
+    translate.update(a, EN)
+    assert catalog.read_bytes() == before, "the committed catalog is not what `translate update` writes"
 
     nb = nbformat.read(source, as_version=4)
     intro = nb.cells[0]

@@ -4,8 +4,9 @@ alice is correct (the reference solution), bob partly wrong (first answer left b
 the untouched release, dave copies alice (variables renamed, comments rewritten), grace writes a
 different correct answer of her own and the written answers (which then need a manual grade), mallory
 is correct but hostile (patches torch, reads the gradebook, exits the process, floods output), eve's
-notebook for one assignment is not valid JSON.  bob, mallory and eve hand in the reference code too, so
-the similarity report flags them with alice and dave, never grace.  Built fresh so it never drifts from
+notebook for one assignment is not valid JSON, henry works in the English release (exercises/en/) and
+hands in the reference code.  bob, mallory, eve and henry hand in the reference code too, so the
+similarity report flags them with alice and dave, never grace.  Built fresh so it never drifts from
 solutions/.
 """
 from __future__ import annotations
@@ -105,6 +106,7 @@ def copy_public_files(release_folder: Path, folder: Path) -> None:
 
 
 def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
+    """``release``: the source language's release folder; the English one is ``<release>/en/`` (make exercises)."""
     course = Path(course).resolve()
     submitted = course / "submitted"
     if submitted.exists():
@@ -118,11 +120,13 @@ def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
                     "carol": release_nb, "mallory": hostile,
                     "dave": solved(release_nb, {gid: disguised(src) for gid, src in answers.items()}),
                     "grace": solved(release_nb, {**GRACE_CODE[a], **GRACE_WRITTEN[a]})}
+        english = Path(release) / "en" / a
+        students["henry"] = solved(load_notebook(english / f"{a}.ipynb"), answers)
         for student, nb in students.items():
             folder = submitted / student / a
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{a}.ipynb")
-            copy_public_files(release / a, folder)
+            copy_public_files(english if student == "henry" else release / a, folder)
             (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
         eve = submitted / "eve" / a
         eve.mkdir(parents=True)

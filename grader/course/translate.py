@@ -78,8 +78,10 @@ def statements(assignment: str) -> list[Statement]:
 def template(assignment: str, language: str) -> Catalog:
     """The catalog the source notebook calls for now, every translation empty."""
     cat = Catalog(locale=language.replace("-", "_"), domain=assignment, project="numstab exercises",
-                  msgid_bugs_address="", copyright_holder="", fuzzy=False)
-    rel = source_notebook(assignment).relative_to(REPO).as_posix()
+                  msgid_bugs_address="", copyright_holder="", fuzzy=False,
+                  header_comment=f"# The statements of the exercise {assignment} ({source_notebook(assignment).name}),\n"
+                                 f"# one message per cell.  Update with: python -m grader.course.translate update")
+    rel = source_notebook(assignment).name
     for s in statements(assignment):
         comments = [] if s.cell_id is None else [f"cell {s.cell_id}" + (f" ({s.grade_id})" if s.grade_id else "")]
         cat.add(s.text, locations=[(rel, s.index)] if s.cell_id else [("nbgrader_config.py", 0)],
@@ -110,6 +112,7 @@ def update(assignment: str, language: str) -> Path:
     if cat is None:
         cat = tmpl
     else:
+        tmpl.creation_date = cat.creation_date  # an unchanged source leaves the catalog unchanged, byte for byte
         cat.update(tmpl, no_fuzzy_matching=False, update_header_comment=False)
     write_catalog(cat, path)
     return path
