@@ -1,6 +1,6 @@
 """The exercises in both languages: every statement translated, one assignment for nbgrader, same scores.
 
-The English release (exercises/en/<a>/) is the Chinese release with the catalog of solutions/locale/en/
+The English release (exercises/en/<a>/) is the Chinese release with the catalog of solutions/.locale/en/
 applied to its unlocked cells; its locked and grade cells, cell ids, nbgrader metadata and checksums are
 the Chinese release's, byte for byte, so one gradebook grades both.
 """
@@ -154,6 +154,14 @@ def test_a_changed_chinese_cell_comes_back_fuzzy_and_a_new_one_untranslated(tmp_
     assert cat.get(intro.source).string == old_english  # the old translation, offered for revision
     # a fuzzy entry is never used: the release keeps the Chinese until the translator revises it
     assert (None, intro.source) not in translate.translations(a, EN)
+
+
+def test_nbgrader_sees_only_the_assignments_in_its_source_folder(tmp_path):
+    """The catalogs live beside the source notebooks without becoming an assignment in formgrader's list."""
+    from grader.engine.gradebook import nbgrader_api
+
+    assert nbgrader_api(tmp_path).get_source_assignments() == set(ASSIGNMENTS)
+    assert all(translate.statement_catalog(a, EN).is_file() for a in ASSIGNMENTS)
 
 
 def test_nbgrader_release_assignment_releases_the_english_folder(tmp_path):

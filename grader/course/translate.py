@@ -3,7 +3,7 @@
 Chinese stays the source (``solutions/<a>/<a>.ipynb``).  A message is one whole cell: every markdown cell
 but a written answer (those are grade cells), and every unlocked code cell with Chinese in it (the "see
 for yourself" cells, the solution cells' signatures and docstrings); nbgrader's code stub is one more.
-The translation of ``<a>`` into ``<language>`` lives in ``solutions/locale/<language>/LC_MESSAGES/<a>.po``
+The translation of ``<a>`` into ``<language>`` lives in ``solutions/.locale/<language>/LC_MESSAGES/<a>.po``
 (read and written through Babel), instructor side, never shipped.
 
 Locked and grade cells are never messages: they keep the same bytes, nbgrader metadata and checksums in
