@@ -204,16 +204,26 @@ def test_both_languages_archives_pass_the_leak_scan_and_it_covers_the_english_on
     assert any("hidden line" in str(leak) for leak in scan(leaked.parent))
 
 
-def test_the_english_solutions_keep_the_solution_code_and_the_leak_scan_knows_its_lines():
-    """The instructor's English source: the same solution regions, their comments in English; those
-    comments are secrets to the leak scan too."""
+def test_the_english_solutions_read_in_english_and_the_leak_scan_knows_their_lines():
+    """The instructor's English source: locked and test cells as they are, the solution code the same (its
+    comments in English), the written answers' reference texts in English; all of it secret to the leak scan."""
+    cjk = re.compile(r"[\u4e00-\u9fff]")
     for a in ASSIGNMENTS:
         en = translate.translate_source(a, EN)
         zh = load_notebook(source_notebook(a))
         assert [c.get("id") for c in en.cells] == [c.get("id") for c in zh.cells]
+        assert en.metadata[METADATA_KEY] == {"language": EN}
         for z, e in zip(zh.cells, en.cells):
-            if _same_bytes(z) or nbgrader_meta(z).get("solution") and z.cell_type == "markdown":
+            assert not cjk.search(e.source), f"{a}: Chinese left in the English solutions: {e.source[:80]!r}"
+            meta = nbgrader_meta(z)
+            if meta.get("grade") and z.cell_type == "code" or meta.get("locked"):
                 assert e.source == z.source
+            elif meta.get("grade"):  # a written answer: its reference, translated, still inside its region
+                assert e.source != z.source and e.source.startswith("### BEGIN SOLUTION")
+        assert any(l.strip() in solution_lines(a) for c in en.cells for l in c.source.splitlines()
+                   if nbgrader_meta(c).get("grade") and c.cell_type == "markdown" and len(l) >= 25)
+    secrets = solution_lines("symmetry")
+    assert any("random initialization: the units start from different points" in l for l in secrets)
     secrets = solution_lines("symmetry")
     assert any("random initialization: the units start from different points" in l for l in secrets)
 

@@ -2,7 +2,9 @@
 
 Chinese stays the source (``solutions/<a>/<a>.ipynb``).  A message is one whole cell: every markdown cell
 but a written answer (those are grade cells), and every unlocked code cell with Chinese in it (the "see
-for yourself" cells, the solution cells' signatures and docstrings); nbgrader's code stub is one more.
+for yourself" cells, the solution cells' signatures and docstrings); nbgrader's code stub is one more,
+and so is each written answer's reference text (msgctxt "reference answer"), which only the instructor's
+translated source uses: the released answer cell is nbgrader's stub, the same in every language.
 The translation of ``<a>`` into ``<language>`` lives in ``solutions/.locale/<language>/LC_MESSAGES/<a>.po``
 (read and written through Babel), instructor side, never shipped.
 
@@ -34,6 +36,9 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 STUB_CONTEXT = "nbgrader code stub"  # msgctxt of ClearSolutions.code_stub, the one message that is no cell
 
 
+ANSWER_CONTEXT = "reference answer"  # msgctxt of a written answer's reference text (the instructor's copy only)
+
+
 @dataclass(frozen=True)
 class Statement:
     """One message: a cell of the source notebook (``cell_id`` None for the code stub)."""
@@ -41,10 +46,7 @@ class Statement:
     cell_id: str | None = None
     index: int = 0
     grade_id: str | None = None
-
-    @property
-    def context(self) -> str | None:
-        return STUB_CONTEXT if self.cell_id is None else None
+    context: str | None = None
 
 
 def translatable(cell) -> bool:
@@ -53,6 +55,13 @@ def translatable(cell) -> bool:
     if meta.get("locked") or meta.get("grade"):
         return False
     return cell.cell_type == "markdown" or (cell.cell_type == "code" and bool(CJK.search(cell.source)))
+
+
+def _reference_answer(cell) -> bool:
+    """A written answer's cell: a grade cell, the same bytes in every release (its stub), but its reference
+    answer in the instructor's source reads in the instructor's language."""
+    meta = nbgrader_meta(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
 def _solution_code(cell) -> bool:
@@ -70,9 +79,10 @@ def code_stub() -> str:
 def statements(assignment: str) -> list[Statement]:
     """The messages of ``assignment``, in notebook order, the code stub last."""
     nb = load_notebook(source_notebook(assignment))
-    found = [Statement(c.source, c.get("id"), i, nbgrader_meta(c).get("grade_id"))
-             for i, c in enumerate(nb.cells) if translatable(c) and c.source.strip()]
-    return found + [Statement(code_stub())]
+    found = [Statement(c.source, c.get("id"), i, nbgrader_meta(c).get("grade_id"),
+                       ANSWER_CONTEXT if _reference_answer(c) else None)
+             for i, c in enumerate(nb.cells) if (translatable(c) or _reference_answer(c)) and c.source.strip()]
+    return found + [Statement(code_stub(), context=STUB_CONTEXT)]
 
 
 def template(assignment: str, language: str) -> Catalog:
@@ -164,8 +174,9 @@ def translate_source(assignment: str, language: str):
     nb = copy.deepcopy(load_notebook(source_notebook(assignment)))
     table = translations(assignment, language)
     for cell in nb.cells:
-        if translatable(cell):
-            cell.source = table.get((None, cell.source), cell.source)
+        if translatable(cell) or _reference_answer(cell):
+            context = ANSWER_CONTEXT if _reference_answer(cell) else None
+            cell.source = table.get((context, cell.source), cell.source)
     nb.metadata[METADATA_KEY] = {"language": language}
     return nb
 
