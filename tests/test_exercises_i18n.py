@@ -260,3 +260,25 @@ def test_the_same_code_scores_the_same_in_both_languages(tmp_path):
         full, partial = sum(got["zh-right"].values()), sum(got["zh-partial"].values())
         assert full > partial >= 0 and sum(got["zh-blank"].values()) == 0, a
         assert sum(got["zh-other"].values()) == full, a
+
+
+def test_the_demo_starts_its_grading_over_when_its_gradebook_is_from_another_release(tmp_path):
+    """A demo course graded before the release changed (the written answers' stub, say) would count an
+    untouched answer as answered; `make demo` drops such a gradebook and the next grade regenerates it."""
+    import sqlite3
+
+    from grader.course.demo import build_demo_class
+    from grader.engine.gradebook import ensure_gradebook
+
+    course = build_demo_class(tmp_path / "demo")
+    assert {p.name for p in (course / "submitted").iterdir()} >= {"alice", "henry"}
+    ensure_gradebook(course)
+    assert json.loads((course / "submitted" / "henry" / ASSIGNMENTS[0] / f"{ASSIGNMENTS[0]}.ipynb").read_text(
+        encoding="utf-8"))["metadata"][METADATA_KEY] == {"language": EN}
+    build_demo_class(course)
+    assert (course / "gradebook.db").is_file(), "a gradebook of the current release is kept"
+    with sqlite3.connect(course / "gradebook.db") as db:
+        db.execute("update source_cell set checksum = 'old' where name = 'answer_post_hoc'")
+    (course / "autograded").mkdir()
+    build_demo_class(course)
+    assert not (course / "gradebook.db").exists() and not (course / "autograded").exists()

@@ -21,7 +21,7 @@ import nbformat
 
 from grader.course.demo_answers import CODE as GRACE_CODE, WRITTEN as GRACE_WRITTEN
 from grader.layout import ASSIGNMENTS, EXERCISES, source_notebook
-from grader.engine.notebook import load_notebook, nbgrader_meta
+from grader.engine.notebook import is_autograded_test, load_notebook, nbgrader_meta
 
 HOSTILE_CELLS = [
     # tampering with the checker's tools, as seen from the student's process
@@ -105,9 +105,35 @@ def copy_public_files(release_folder: Path, folder: Path) -> None:
             shutil.copyfile(f, folder / f.name)
 
 
+def drop_stale_grading(course: Path, release: Path = EXERCISES) -> bool:
+    """Start the demo's grading over when its gradebook was generated from another release (other
+    checksums: an untouched written answer would count as answered); True when it did."""
+    from grader.engine.gradebook import Gradebook, MissingEntry, db_url_for
+
+    if not (course / "gradebook.db").is_file():
+        return False
+    stale = False
+    with Gradebook(db_url_for(course)) as gb:
+        for a in ASSIGNMENTS:
+            # test cells are left out: the gradebook's checksum covers their hidden tests, the release's does not
+            cells = [c for c in load_notebook(release / a / f"{a}.ipynb").cells if not is_autograded_test(c)]
+            want = {m["grade_id"]: m["checksum"] for m in map(nbgrader_meta, cells) if m.get("checksum")}
+            try:
+                have = {c.name: c.checksum for c in gb.find_notebook(a, a).source_cells if c.name in want}
+            except MissingEntry:
+                continue  # generated on the next grade
+            stale = stale or have != want
+    if stale:
+        (course / "gradebook.db").unlink()
+        for folder in ("release", "autograded", "feedback"):
+            shutil.rmtree(course / folder, ignore_errors=True)
+    return stale
+
+
 def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
     """``release``: the source language's release folder; the English one is ``<release>/en/`` (make exercises)."""
     course = Path(course).resolve()
+    drop_stale_grading(course, Path(release))
     submitted = course / "submitted"
     if submitted.exists():
         shutil.rmtree(submitted)

@@ -8,7 +8,7 @@ translated source uses: the released answer cell is nbgrader's stub, the same in
 The translation of ``<a>`` into ``<language>`` lives in ``solutions/.locale/<language>/LC_MESSAGES/<a>.po``
 (read and written through Babel), instructor side, never shipped.
 
-Locked and grade cells are never messages: they keep the same bytes, nbgrader metadata and checksums in
+Locked and grade cells are never translated in a release: they keep the same bytes, nbgrader metadata and checksums in
 every language, so nbgrader's gradebook, ``OverwriteCells`` and the hidden checks see one assignment
 whichever language a student submits.  ``python -m grader.course.translate update`` brings the catalogs
 up to date after the Chinese notebook changes (a changed cell comes back fuzzy, with its old
@@ -34,8 +34,6 @@ from grader.layout import ASSIGNMENTS, REPO, source_notebook, statement_catalog
 TARGETS = tuple(l for l in LANGUAGES if l != SOURCE_LANGUAGE)
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 STUB_CONTEXT = "nbgrader code stub"  # msgctxt of ClearSolutions.code_stub, the one message that is no cell
-
-
 ANSWER_CONTEXT = "reference answer"  # msgctxt of a written answer's reference text (the instructor's copy only)
 
 
