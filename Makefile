@@ -58,7 +58,7 @@ test-deps:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory system-deps; \
 	else echo "make test: chromium is missing and this user cannot install it: run 'sudo make system-deps' once (the browser tests fail until then)" >&2; fi
 
-exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader
+exercises: $(VENV_OK) ## regenerate exercises/ (the Chinese release) from solutions/ with nbgrader, and exercises/en/ (the English one)
 	$(PY) -c "from grader.course.release import build_exercises; build_exercises()"
 
 DEMO   := _build/demo

@@ -8,7 +8,7 @@ import pytest
 
 from grader.layout import ASSIGNMENTS, REPO, shipped_files
 from grader.course.leaks import scan, solution_lines
-from grader.course.release import build_release, pdf_name
+from grader.course.release import build_release, language_files, pdf_name
 from grader.i18n import LANGUAGES, SOURCE_LANGUAGE
 
 
@@ -22,10 +22,13 @@ def dist(tmp_path_factory):
 
 
 def test_student_archives_hold_the_release_and_nothing_else(dist):
+    """Both languages: <a>.zip is exercises/<a>/, <a>.en.zip is exercises/en/<a>/ (with the English messages' files)."""
     for a in ASSIGNMENTS:
-        with zipfile.ZipFile(dist / "student" / "exercises" / f"{a}.zip") as z:
-            assert sorted(z.namelist()) == sorted(f"{a}/{n}" for n in [f"{a}.ipynb", *shipped_files(a)])
-            assert z.read(f"{a}/{a}.ipynb") == (REPO / "exercises" / a / f"{a}.ipynb").read_bytes()
+        for archive, folder, extra in ((f"{a}.zip", REPO / "exercises" / a, []),
+                                       (f"{a}.en.zip", REPO / "exercises" / "en" / a, list(language_files("en")))):
+            with zipfile.ZipFile(dist / "student" / "exercises" / archive) as z:
+                assert sorted(z.namelist()) == sorted(f"{a}/{n}" for n in [f"{a}.ipynb", *shipped_files(a), *extra])
+                assert z.read(f"{a}/{a}.ipynb") == (folder / f"{a}.ipynb").read_bytes()
 
 
 #: per book language: the exercises section's heading and the folded solutions' summary
@@ -62,6 +65,8 @@ def test_instructor_book_folds_the_solutions_and_ships_the_sources(dist, languag
     assert "BEGIN SOLUTION" in html
     for a in ASSIGNMENTS:
         assert (out / "solutions" / a / f"{a}.ipynb").read_bytes() == (REPO / "solutions" / a / f"{a}.ipynb").read_bytes()
+        english = (out / "solutions" / a / f"{a}.en.ipynb").read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" in english and '"language": "en"' in english
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -28,11 +28,20 @@ class Leak:
         return f"{self.where}: {self.what}"
 
 
+def _sources(assignment: str):
+    """The source notebook in every language: the Chinese one and its translations (the English
+    solutions carry their comments in English, which must not leak either)."""
+    from grader.course.translate import TARGETS, translate_source
+
+    yield load_notebook(source_notebook(assignment))
+    for language in TARGETS:
+        yield translate_source(assignment, language)
+
+
 def _split_source(assignment: str) -> tuple[set[str], set[str]]:
-    """(lines inside solution/hidden regions, lines outside them) of the source notebook."""
-    nb = load_notebook(source_notebook(assignment))
+    """(lines inside solution/hidden regions, lines outside them) of the source notebook, in every language."""
     inside_lines, outside_lines, inside = set(), set(), False
-    for cell in nb.cells:
+    for cell in (c for nb in _sources(assignment) for c in nb.cells):
         for line in cell.source.splitlines():
             if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
                 inside = "BEGIN" in line

@@ -1,9 +1,11 @@
 """What students and instructors get.
 
 ``build_exercises`` (`make exercises`): nbgrader's generate_assignment from `solutions/` into
-`exercises/`, after copying the files the public checks need into each source folder.  ``build_release`` (`make release`): the
-archives and the book of one edition into `dist/`, refused when the leak scan finds anything hidden
-in a student artefact.
+`exercises/` (the Chinese release), after copying the files the public checks need into each source
+folder; then the same release in every other language, `exercises/<language>/` (the statements'
+catalogs applied to its unlocked cells, :mod:`grader.course.translate`).  ``build_release`` (`make
+release`): the archives (`<a>.zip`, `<a>.<language>.zip`) and the book of one edition into `dist/`,
+refused when the leak scan finds anything hidden in a student artefact.
 """
 from __future__ import annotations
 
@@ -14,8 +16,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import nbformat
+
+from grader import i18n
 from grader.i18n import LANGUAGES, SOURCE_LANGUAGE
-from grader.layout import ASSIGNMENTS, BOOK, BUILD, DIST, EXERCISES, REPO, SOLUTIONS, shipped_files, source_notebook
+from grader.layout import (ASSIGNMENTS, BOOK, BUILD, DIST, EXERCISES, REPO, SOLUTIONS, release_folder, shipped_files,
+                           source_notebook)
 
 EDITIONS = ("student", "instructor")
 # zip entries carry this date, so an unchanged release is byte-identical
@@ -51,7 +57,51 @@ def build_exercises(release_dir: Path = EXERCISES, course_root: Path = BUILD / "
     api = nbgrader_api(course_root, release_dir)
     for a in assignments:
         generate(api, a)
+    for language in i18n.LANGUAGES:
+        if language != i18n.SOURCE_LANGUAGE:
+            build_translated_release(language, release_dir, assignments)
     return release_dir
+
+
+def language_files(language: str) -> dict[str, Path | bytes]:
+    """What a release in ``language`` carries beside the source language's files so that its messages
+    follow it (grader.i18n provides it once the messages are translated; nothing until then)."""
+    provide = getattr(i18n, "shipped_language_files", None)
+    return dict(provide(language)) if provide is not None else {}
+
+
+def build_translated_release(language: str, release_dir: Path = EXERCISES, assignments=ASSIGNMENTS) -> Path:
+    """``<release_dir>/<language>/<a>/``: the source language's release with ``language``'s statements in
+    its unlocked cells, the same locked and grade cells, and the same files beside it.
+
+    nbgrader sees it as the same assignment (same cell ids, grade ids and checksums), so a class may be
+    released from it (``nbgrader release_assignment <a> --CourseDirectory.release_directory=exercises/en``)
+    and graded into the same gradebook."""
+    from grader.course.translate import problems, translate_release
+    from grader.engine.notebook import load_notebook
+
+    out = Path(release_dir) / language
+    extra = language_files(language)
+    for a in assignments:
+        for line in problems(a, language):
+            print(f"exercises ({language}): {line}", file=sys.stderr)
+        source, target = Path(release_dir) / a, out / a
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+        nbformat.write(translate_release(load_notebook(source / f"{a}.ipynb"), a, language), target / f"{a}.ipynb")
+        for name, content in extra.items():
+            dest = target / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                dest.write_bytes(content)
+            else:
+                shutil.copyfile(content, dest)
+    return out
 
 
 def archive_assignment(assignment: str, target: Path, release_dir: Path = EXERCISES) -> Path:
@@ -61,11 +111,16 @@ def archive_assignment(assignment: str, target: Path, release_dir: Path = EXERCI
         raise FileNotFoundError(f"{folder}: no released notebook; run `make exercises`")
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(p for p in folder.iterdir() if p.is_file()):
-            info = zipfile.ZipInfo(f"{assignment}/{path.name}", _EPOCH)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(f"{assignment}/{path.relative_to(folder).as_posix()}", _EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, path.read_bytes())
     return target
+
+
+def archive_name(assignment: str, language: str) -> str:
+    """``<a>.zip`` in the source language, ``<a>.<language>.zip`` in any other."""
+    return f"{assignment}.zip" if language == i18n.SOURCE_LANGUAGE else f"{assignment}.{language}.zip"
 
 
 def _zip_folder(folder: Path, target: Path) -> Path:
@@ -123,7 +178,8 @@ def build_release(edition: str, dist: Path = DIST) -> list[str]:
     if out.exists():
         shutil.rmtree(out)
     for a in ASSIGNMENTS:
-        archive_assignment(a, out / "exercises" / f"{a}.zip")
+        for language in i18n.LANGUAGES:
+            archive_assignment(a, out / "exercises" / archive_name(a, language), release_folder(language))
     book = build_book(edition, out / "book")
     _zip_folder(book, out / f"book-{edition}.zip")
     pdfs = build_pdf(edition, out)
@@ -136,6 +192,11 @@ def build_release(edition: str, dist: Path = DIST) -> list[str]:
             target = out / "solutions" / a
             target.mkdir(parents=True)
             shutil.copyfile(source_notebook(a), target / f"{a}.ipynb")
+            for language in i18n.LANGUAGES:
+                if language != i18n.SOURCE_LANGUAGE:
+                    from grader.course.translate import translate_source
+
+                    nbformat.write(translate_source(a, language), target / f"{a}.{language}.ipynb")
     return [str(leak) for artefact in student_artefacts for leak in scan(artefact)] + [str(l) for l in hint_leaks()]
 
 
