@@ -26,6 +26,7 @@ import nbformat
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 from nbformat.v4.nbbase import random_cell_id
 
+from grader import i18n
 from grader.engine.notebook import NotebookError
 from grader.engine.wire import MAX_CELLS, MAX_SOURCE
 
@@ -87,9 +88,16 @@ class LanguageInfo(_Open):
     codemirror_mode: Short | dict[Short, Short | int] | UnsetType = UNSET
 
 
+class NumstabMeta(_Open):
+    """Our own notebook metadata: the language the notebook was released in."""
+    language: Short | UnsetType = UNSET
+
+
 class NotebookMeta(_Open):
     kernelspec: KernelSpec | UnsetType = UNSET
     language_info: LanguageInfo | UnsetType = UNSET
+    # Kept raw and read leniently (``release_language``): a bad value here must never cost a score.
+    numstab: msgspec.Raw | UnsetType = UNSET
 
 
 class Notebook(_Open):
@@ -155,6 +163,18 @@ def parse(raw: bytes, path: Path | str = "notebook") -> Notebook:
     return nb
 
 
+def release_language(nb: Notebook) -> str | None:
+    """The language the notebook says it was released in (metadata ``numstab.language``), None when it says
+    nothing we know: anything else there is ignored, never a problem of the submission."""
+    if nb.metadata.numstab is UNSET:
+        return None
+    try:
+        meta = msgspec.json.decode(nb.metadata.numstab, type=NumstabMeta)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+    return i18n.known(meta.language, None) if meta.language is not UNSET else None
+
+
 def to_node(nb: Notebook) -> nbformat.NotebookNode:
     """The typed notebook as nbformat's NotebookNode (what nbgrader's preprocessors take), outputs cleared."""
     cells, seen = [], set()
@@ -168,11 +188,19 @@ def to_node(nb: Notebook) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             out.update(outputs=[], execution_count=None)
         cells.append(out)
+    metadata = msgspec.to_builtins(msgspec.structs.replace(nb.metadata, numstab=UNSET))
+    if (language := release_language(nb)) is not None:  # only what was read as valid goes on
+        metadata[i18n.METADATA_KEY] = {"language": language}
     # already checked above, so no second validation: nbformat's own costs four times the parse
-    return nbformat.from_dict({"cells": cells, "metadata": msgspec.to_builtins(nb.metadata), "nbformat": 4,
+    return nbformat.from_dict({"cells": cells, "metadata": metadata, "nbformat": 4,
                                "nbformat_minor": max(nb.nbformat_minor, 5)})
 
 
 def read_submission(path: Path) -> nbformat.NotebookNode:
     """A student's notebook through the door: NotebookNode, or ``NotebookError``."""
     return to_node(parse(read_bytes(Path(path)), path))
+
+
+def language_of(node: nbformat.NotebookNode) -> str | None:
+    """The release language of a notebook ``read_submission`` made (it keeps only a valid one)."""
+    return node.metadata.get(i18n.METADATA_KEY, {}).get("language")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
                                     OverwriteKernelspec)
 
-from grader.engine.boundary import read_submission
+from grader.engine.boundary import language_of, read_submission
 from grader.engine.notebook import NotebookError, graded_parts, locked_cells, nbgrader_meta, student_code
 from grader.engine.collect import Submission
 
@@ -24,6 +24,7 @@ class Sanitized:
     cells: list[tuple[int, str]] = field(default_factory=list)
     locked: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    language: str | None = None  # the notebook's release language (metadata), None: the course's
 
 
 def nbgrader_resources(sub: Submission, db_url: str) -> dict:
@@ -67,4 +68,4 @@ def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
             nb, resources = step.preprocess(nb, resources) if hasattr(step, "preprocess") else step(nb, resources)
     except Exception as exc:  # nbgrader raises plain exceptions for bad metadata; the message says which cell
         return Sanitized(None, problems=problems + [f"{sub.notebook}: {type(exc).__name__}: {str(exc)[:300]}; scored 0"])
-    return Sanitized(nb, graded_parts(nb), student_code(nb), locked_cells(nb), problems)
+    return Sanitized(nb, graded_parts(nb), student_code(nb), locked_cells(nb), problems, language_of(nb))
