@@ -141,6 +141,13 @@ def install():
     return selfcheck
 
 
+def preload() -> None:
+    """Read every catalog now (a sandbox's zygote: its children cannot see grader/locale once isolated)."""
+    selfcheck = install()
+    for language in LANGUAGES:
+        selfcheck.translation(language)
+
+
 def _(message: str) -> str:
     """``message`` in the current language (``use_language``)."""
     return install()._(message)
@@ -167,8 +174,9 @@ def update() -> list[Path]:
     written = []
     for domain in DOMAINS:
         template = extract(domain)
+        LOCALE.mkdir(parents=True, exist_ok=True)
         with open(pot_file(domain), "wb") as f:
-            write_po(f, template, omit_header=False, sort_output=True, width=120)
+            write_po(f, template, sort_output=True, width=120, include_lineno=False)
         written.append(pot_file(domain))
         for language in LANGUAGES:
             if language == SOURCE_LANGUAGE:
@@ -180,11 +188,11 @@ def update() -> list[Path]:
                 catalog.update(template, no_fuzzy_matching=True)
             else:
                 from babel.messages.catalog import Catalog
-                catalog = Catalog(locale=language, domain=domain, project="numstab", charset="utf-8")
+                catalog = Catalog(locale=language, domain=domain, project="numstab", charset="utf-8", fuzzy=False)
                 catalog.update(template)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "wb") as f:
-                write_po(f, catalog, sort_output=True, width=120, ignore_obsolete=True)
+                write_po(f, catalog, sort_output=True, width=120, ignore_obsolete=True, include_lineno=False)
             written.append(path)
     return written
 

@@ -55,6 +55,7 @@ class Work(_Message, tag="work"):
     cells: Annotated[list[tuple[CellIndex, Annotated[str, msgspec.Meta(max_length=MAX_SOURCE)]]],
                      msgspec.Meta(max_length=MAX_CELLS)]
     skip: Annotated[list[CellIndex], msgspec.Meta(max_length=MAX_CELLS)] = []
+    language: Literal["zh_CN", "en"] = "zh_CN"  # what the child's refusals (StudentError) are written in
 
 
 Op = Literal["call", "get", "has", "optimizer_steps", "call_returning_inputs", "call_under"]

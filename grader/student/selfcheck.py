@@ -81,6 +81,11 @@ def _(message: str) -> str:
     return translation().gettext(message)
 
 
+def _in(lang: str | None, message: str) -> str:
+    """``message`` in ``lang`` (None: the current language)."""
+    return translation(lang).gettext(message)
+
+
 def N_(message: str) -> str:
     """Marks ``message`` for the catalog; it is translated where it is shown (``_(value)``)."""
     return message
@@ -315,11 +320,10 @@ def advice(tables, part: str, function: str) -> tuple[str | None, str | None]:
 
 def advice_lines(section: str | None, hint: str | None, indent: str = "    ", lang: str | None = None) -> list[str]:
     """What a failed check adds to a report, in ``lang``: the hint, then where the book teaches it."""
-    t = translation(lang).gettext
-    lines = [indent + t("提示: {hint}").format(hint=t(hint))] if hint else []
+    lines = [indent + _in(lang, "提示: {hint}").format(hint=_in(lang, hint))] if hint else []
     if section:
-        lines.append(indent + t("参见: 《{title}》 {url}").format(title=section_title(section, lang),
-                                                              url=book_url(section, lang=lang)))
+        lines.append(indent + _in(lang, "参见: 《{title}》 {url}").format(title=section_title(section, lang),
+                                                                     url=book_url(section, lang=lang)))
     return lines
 
 
@@ -354,7 +358,7 @@ def check(part: str, namespace: dict | None = None) -> float:
             except StudentError as exc:
                 print(f"  ✗ {label}: {exc}")
             except AssertionError as exc:
-                print(f"  ✗ {label}: {exc or _('结果不符合要求')}")
+                print(f"  ✗ {label}: " + (str(exc) or _("结果不符合要求")))
             except Exception as exc:
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 print(f"  ✗ {label}: " + _("检查出错 {error} (第 {line} 行)").format(error=f"{type(exc).__name__}: {exc}",
@@ -384,7 +388,8 @@ def _show_links(links: dict[str, str]) -> None:
 
     items = "".join(f'<li><a href="{escape(url)}" target="_blank">{escape(section_title(section))}</a></li>'
                     for section, url in links.items())
-    display(HTML(f"<p>{escape(_('复习书中的这些小节:'))}</p><ul>{items}</ul>"))
+    title = escape(_("复习书中的这些小节:"))
+    display(HTML(f"<p>{title}</p><ul>{items}</ul>"))
 
 
 def check_notebook(path: str) -> float:
