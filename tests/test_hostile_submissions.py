@@ -326,13 +326,13 @@ def test_odd_folders_are_a_few_lines_and_a_link_is_never_read(hostile_run):
     problems = marker(course, "many-files")["problems"]
     assert len(problems) == 20 and "and 481 more odd entries" in problems[-1]
     assert any("file name is not UTF-8" in p for p in marker(course, "non-utf8-name")["problems"])
-    assert "\x1b" not in run.stdout.split("Grades (")[-1]  # the raw name's escape bytes never reach the console
+    assert "\x1b" not in run.stdout.split("成绩 (")[-1]  # the raw name's escape bytes never reach the console
     assert not (course / "autograded" / "symlinked-notebook" / A / f"{A}.ipynb").exists()
     # the similarity report never reads through the link: otherwise it would flag a 100% copy of honest
     report = (course / "report.html").read_text()
     # the grades table lists every student (the link's owner with its 0); only the similarity sections matter
-    similarity = "".join(part.split("<h2")[0] for part in report.split("<h3>Similar solution code</h3>")[1:])
-    assert "Similar solution code" in report and "honest</td>" in report
+    similarity = "".join(part.split("<h2")[0] for part in report.split("<h3>相似的解答代码</h3>")[1:])
+    assert "相似的解答代码" in report and "honest</td>" in report
     assert "symlinked-notebook</td>" not in similarity and "symlinked-notebook.py" not in \
         {p.name for p in (course / "similarity" / A / "code").iterdir()}
 

@@ -242,3 +242,66 @@ def test_every_check_module_reads_the_marker_from_one_place():
         assert "_(" not in text or "from grader.i18n import _" in text, path
     for path in sorted(CHECKS.glob("*/public_checks.py")):
         assert "from selfcheck import _" in path.read_text(encoding="utf-8"), path
+
+
+# -- a whole grading run --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """bob's divergence (partly wrong) handed in twice: as released in Chinese, and as released in English."""
+    from grader.course.demo import build_demo_class
+
+    course = build_demo_class(tmp_path_factory.mktemp("course"))
+    for student in list((course / "submitted").iterdir()):
+        if student.name != "bob":
+            shutil.rmtree(student)
+    for folder in list((course / "submitted" / "bob").iterdir()):
+        if folder.name != "divergence":
+            shutil.rmtree(folder)
+    shutil.copytree(course / "submitted" / "bob", course / "submitted" / "bob_en")
+    path = course / "submitted" / "bob_en" / "divergence" / "divergence.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["metadata"]["numstab"] = {"language": "en"}
+    path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    return course
+
+
+def grade(course, capsys, monkeypatch, *flags) -> str:
+    from grader.__main__ import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("GRADER_BOOK_URL", "https://book.example/")
+    assert main(["grade", str(course), "--demo", "--no-feedback", "--workers", "1", "--seed", "5", *flags]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_class_is_graded_in_each_notebooks_language_and_reported_in_the_courses(course, capsys, monkeypatch):
+    from grader.engine.gradebook import db_url_for
+    from grader.engine.report import totals
+
+    console = grade(course, capsys, monkeypatch)  # no course language configured: zh_CN
+    assert "成绩 (" in console and "评分 2 份" in console and "graded 2" not in console
+    grid = totals(db_url_for(course))["divergence"]
+    assert grid["bob"].auto == grid["bob_en"].auto < grid["bob"].auto_max  # the language never scores
+
+    def feedback(student: str) -> str:
+        nb = json.loads((course / "autograded" / student / "divergence" / "divergence.ipynb").read_text())
+        return "\n".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/html", ""))
+                         for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
+
+    zh, en = feedback("bob"), feedback("bob_en")
+    assert "项检查 (种子 5)" in zh and "提示: " in zh and "没通过的检查" in zh
+    assert "https://book.example/zh_CN/numerical-stability.html#" in zh and "/en/" not in zh
+    assert "checks passed (seed 5)" in en and "Hint: " in en and "Checks that failed, with hints" in en
+    assert "https://book.example/en/numerical-stability.html#" in en and "/zh_CN/" not in en
+    report = (course / "report.html").read_text(encoding="utf-8")
+    assert "<title>评分报告</title>" in report and "按书中的小节" in report and "Grading report" not in report
+    assert "https://book.example/zh_CN/numerical-stability.html#" in report
+
+    console = grade(course, capsys, monkeypatch, "--language", "en")  # nothing changed: nothing regraded
+    assert "Grades (" in console and "graded 0, unchanged 2" in console and "成绩" not in console
+    report = (course / "report.html").read_text(encoding="utf-8")
+    assert "<title>Grading report</title>" in report and "By section of the chapter" in report
+    assert "https://book.example/en/numerical-stability.html#" in report and "评分报告" not in report
+    assert totals(db_url_for(course))["divergence"] == {**grid}  # and no score moved
+    assert feedback("bob") == zh  # a submission's feedback keeps its notebook's language
