@@ -73,7 +73,7 @@ def cmd_grade(args) -> int:
     course = summary.course
     db_url = db_url_for(course)
     export_csv(course, db_url)
-    summary.problems += generate_feedback(course, summary.graded) if not args.no_feedback else []
+    summary.problems += generate_feedback(course, summary.graded, summary.language) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
     language = summary.language  # the course's: this table, the report and the problem lines

@@ -126,7 +126,7 @@ def test_outputs_nbgrader_and_the_instructor_use(demo):
     report = write_instructor_report(course, db_url, summary).read_text()
     # in the course's language (zh_CN: nothing configured)
     assert "生效的隔离" in report and "Landlock" in report and "seccomp" in report
-    assert "<svg" in report and "not a valid notebook" in report and "eve" in report
+    assert "<svg" in report and "不是有效的笔记本" in report and "eve" in report
     # sections: next to every check's failure rate, and a summary per section of the chapter
     assert "按书中的小节" in report
     assert re.search(r"<code>lars_step/test_matches_reference\[cpu\]</code></td><td>\d+/\d+</td><td>\d+%</td>"
@@ -239,18 +239,19 @@ def test_bad_notebooks_become_problem_lines_and_grades(demo, tmp_path):
     deleted = nbformat.from_dict(release)
     del deleted.cells[tests[0]]
     clean = sanitize(sub("deleted", deleted), db_url, known)
-    assert "restored from the assignment" in " ".join(clean.problems)
+    assert "已按作业恢复" in " ".join(clean.problems)
+    assert "restored from the assignment" in " ".join(sanitize(sub("deleted-en", deleted), db_url, known, "en").problems)
     assert sorted(clean.parts) == sorted(graded_parts(release))  # the deleted cell is back, at the end
 
     doubled = nbformat.from_dict(release)
     doubled.cells.insert(tests[0], nbformat.from_dict(release.cells[tests[0]]))
     clean = sanitize(sub("doubled", doubled), db_url, known)
-    assert "duplicated cells" in " ".join(clean.problems)
+    assert "重复的单元格" in " ".join(clean.problems)
     assert len(clean.parts) == len(graded_parts(release))
 
     other = load_notebook(REPO / "exercises" / "symmetry" / "symmetry.ipynb")
     clean = sanitize(sub("other", other), db_url, known)
-    assert "another assignment" in " ".join(clean.problems)
+    assert "另一个作业的笔记本" in " ".join(clean.problems)
 
 
 def test_make_formgrader_serves_the_gradebook_with_the_written_answers_to_grade(demo):

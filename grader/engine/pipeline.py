@@ -26,7 +26,7 @@ from grader.engine.gradebook import Gradebook, ensure_gradebook
 from grader.engine.record import course_config, read_marker, record
 from grader.engine.sanitize import Sanitized, sanitize
 from grader.engine.worker import Graded, Job, Timing
-from grader.i18n import SOURCE_LANGUAGE
+from grader.i18n import SOURCE_LANGUAGE, _in
 from grader.layout import ASSIGNMENTS, EQUIVALENT_MUTANTS, checks_of
 
 
@@ -180,7 +180,7 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
         known = {a: {c.name for c in gb.find_notebook(a, a).grade_cells + gb.find_notebook(a, a).task_cells}
                  for a in ASSIGNMENTS}
 
-    found = collect(course)
+    found = collect(course, language=summary.language)
     summary.skipped = found.skipped
     chosen = [s for s in found.submissions if only is None or s.key in only]
     due, summary.unchanged = changed(course, chosen, force)
@@ -197,10 +197,12 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
         except Exception as exc:  # the submission's data broke nbgrader's recording: a 0, said why
             try:
                 record(course, db_url, sub, Sanitized(None, problems=clean.problems + [
-                    f"{sub.notebook}: could not be recorded ({type(exc).__name__}: {str(exc)[:300]}); scored 0"]),
+                    _in(summary.language, "{notebook}: 无法记录 ({error}); 计 0 分").format(
+                        notebook=sub.notebook, error=f"{type(exc).__name__}: {str(exc)[:300]}")]),
                     None, fp, config, summary.language)
             except Exception as again:  # recording a plain 0 failed too: the gradebook, not the student
-                summary.engine_failures.append(f"{sub.key}: recording failed: {type(again).__name__}: {again}")
+                summary.engine_failures.append(_in(summary.language, "{key}: 记录失败: {error}").format(
+                    key=sub.key, error=f"{type(again).__name__}: {again}"))
                 progress and progress.advance(sub.key)
                 return
             graded = None
@@ -216,10 +218,10 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
         for sub, fp in due:
             started = time.thread_time()
             try:
-                clean = sanitize(sub, db_url, known[sub.assignment])
+                clean = sanitize(sub, db_url, known[sub.assignment], summary.language)
             except Exception as exc:  # nothing a notebook holds may stop the class: its 0, and why
-                clean = Sanitized(None, problems=[f"{sub.notebook}: could not be prepared for grading "
-                                                  f"({type(exc).__name__}: {str(exc)[:300]}); scored 0"])
+                clean = Sanitized(None, problems=[_in(summary.language, "{notebook}: 无法准备评分 ({error}); 计 0 分")
+                                                  .format(notebook=sub.notebook, error=f"{type(exc).__name__}: {str(exc)[:300]}")])
             if clean.nb is None:  # nothing to run: recorded at once
                 done(sub, fp, clean, None)
                 continue

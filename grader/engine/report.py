@@ -32,8 +32,8 @@ def export_csv(course: Path, db_url: str) -> Path:
     return out
 
 
-def generate_feedback(course: Path, keys: list[str]) -> list[str]:
-    """nbgrader's own feedback HTML for the (re)graded submissions; returns problem lines."""
+def generate_feedback(course: Path, keys: list[str], language: str = SOURCE_LANGUAGE) -> list[str]:
+    """nbgrader's own feedback HTML for the (re)graded submissions; returns problem lines (in ``language``)."""
     api = nbgrader_api(course)
     problems = []
     for key in sorted(keys):
@@ -46,7 +46,7 @@ def generate_feedback(course: Path, keys: list[str]) -> list[str]:
             result = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
         if not result["success"]:
             detail = result.get("error") or result.get("log") or ""
-            problems.append(f"{key}: feedback could not be generated: {detail[-300:]}")
+            problems.append(_in(language, "{key}: 无法生成反馈: {error}").format(key=key, error=detail[-300:]))
     return problems
 
 
