@@ -139,6 +139,14 @@ def cmd_check(args) -> int:
         return 2
     if nb.stem in ASSIGNMENTS:  # fall back to the repo's public checks where the release files are absent
         sys.path.append(str(checks_of(nb.stem)))
+    from grader import i18n
+    from grader.engine.boundary import language_of, read_submission
+    from grader.engine.notebook import NotebookError
+
+    try:  # the report in the notebook's own language, as in its release folder
+        i18n.use_language(language_of(read_submission(nb)) or i18n.SOURCE_LANGUAGE)
+    except NotebookError:
+        pass
     share = selfcheck.check_notebook(str(nb))
     return 0 if share == 1.0 else 1
 

@@ -305,3 +305,18 @@ def test_a_class_is_graded_in_each_notebooks_language_and_reported_in_the_course
     assert "https://book.example/en/numerical-stability.html#" in report and "评分报告" not in report
     assert totals(db_url_for(course))["divergence"] == {**grid}  # and no score moved
     assert feedback("bob") == zh  # a submission's feedback keeps its notebook's language
+
+
+def test_the_grader_check_command_reports_in_the_notebooks_language(tmp_path):
+    from grader.layout import REPO
+
+    folder = tmp_path / "eigen_bounds"
+    shutil.copytree(EXERCISES / "eigen_bounds", folder)
+    path = folder / "eigen_bounds.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["metadata"]["numstab"] = {"language": "en"}
+    path.write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "grader", "check", str(path)], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert "== self-check [lyapunov] ==" in run.stdout and "is not implemented yet" in run.stdout
+    assert "public checks passed" in run.stdout and "自检" not in run.stdout, run.stdout[-2000:]
