@@ -320,3 +320,10 @@ def test_the_grader_check_command_reports_in_the_notebooks_language(tmp_path):
                          text=True, timeout=300)
     assert "== self-check [lyapunov] ==" in run.stdout and "is not implemented yet" in run.stdout
     assert "public checks passed" in run.stdout and "自检" not in run.stdout, run.stdout[-2000:]
+
+
+def test_a_language_marker_without_its_catalog_falls_back_to_the_source_language(tmp_path):
+    folder = student_folder(tmp_path, "en")
+    (folder / "locale" / "en" / "LC_MESSAGES" / "numstab.mo").unlink()
+    out = run_student(folder)
+    assert "== 自检 [clip_global_norm] ==" in out and "/zh_CN/numerical-stability.html" in out

@@ -38,11 +38,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _folder_language() -> str:
+    """The language LANGUAGE_FILE names, when this folder carries its catalog; the source language otherwise."""
     try:
         with open(os.path.join(HERE, LANGUAGE_FILE), encoding="utf-8") as f:
-            return f.read().strip() or SOURCE_LANGUAGE
+            named = f.read(100).strip()
     except OSError:
         return SOURCE_LANGUAGE
+    catalog = os.path.join(HERE, "locale", named, "LC_MESSAGES", DOMAIN + ".mo")
+    return named if named and "/" not in named and os.path.isfile(catalog) else SOURCE_LANGUAGE
 
 
 def _load_catalog(language: str) -> gettext.NullTranslations:
