@@ -158,5 +158,5 @@ def test_a_job_crosses_the_wire_whole():
     from grader.engine.worker import Job
 
     job = Job("alice/divergence", "divergence", [(0, "import torch"), (3, "x = 1")], [("lars_step", 4.0)], 7,
-              locked=(0,))
+              locked=(0,), language="en")  # not the default: the language must travel too
     assert dataclasses.asdict(job_from_text(job_to_text(job))) == dataclasses.asdict(job)
