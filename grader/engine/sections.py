@@ -3,7 +3,9 @@
 Per assignment, ``grader/checks/<a>/book_sections.py`` (ships to students) gives each part's section
 of the chapter and the public checks' hints; ``grader/checks/<a>/hints.py`` (never ships) the hidden
 checks' hints.  Keys are parts or ``part::``-prefixed check names, resolved by ``selfcheck.lookup`` so
-the students' self-check and the grader read the tables the same way.
+the students' self-check and the grader read the tables the same way.  A section is a language-neutral
+label (the book's MyST target); a hint is written in the source language and shown in the reader's
+(grader/i18n.py): the submission's for its feedback, the course's for the instructor's report.
 """
 from __future__ import annotations
 
