@@ -44,7 +44,8 @@ def test_singular_value_bounds_hold(student, device, rng):
         tol = 1e-10 * _scale(A, B)
         assert torch.isfinite(U).all(), _("singular_value_bounds 返回了 nan/inf")
         assert (s[: len(U)] <= U * (1 + 1e-9) + tol).all(), (
-            _("A {A_shape}, B {B_shape} 时有一个界不成立: sigma_{{k+1}}(AB) > U[k]").format(A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
+            _("A {A_shape}, B {B_shape} 时有一个界不成立: {formula}").format(
+                formula="sigma_{k+1}(AB) > U[k]", A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
 
 
 def test_spectral_radius_bound(student, device, rng):
