@@ -13,10 +13,13 @@ import torch.nn.functional as F
 
 
 def _as_tensor(value, name, shape, device):
-    assert isinstance(value, torch.Tensor), _("{name} 应该是 torch.Tensor, 实际是 {value_type}").format(name=name, value_type=type(value).__name__)
-    assert tuple(value.shape) == tuple(shape), _("{name} 的形状应为 {shape}, 实际为 {value_shape}").format(name=name, shape=tuple(shape), value_shape=tuple(value.shape))
+    assert isinstance(value, torch.Tensor), _("{name} 应该是 torch.Tensor, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
+    assert tuple(value.shape) == tuple(shape), _("{name} 的形状应为 {shape}, 实际为 {value_shape}").format(
+            name=name, shape=tuple(shape), value_shape=tuple(value.shape))
     assert value.device.type == torch.device(device).type, (
-        _("{name} 应该在输入所在的设备 {device} 上, 实际在 {value_device} (创建张量时请使用 device=X.device)").format(name=name, device=device, value_device=value.device))
+        _("{name} 应该在输入所在的设备 {device} 上, 实际在 {value_device} (创建张量时请使用 device=X.device)").format(
+                name=name, device=device, value_device=value.device))
     assert torch.isfinite(value).all(), _("{name} 含有 nan 或 inf").format(name=name)
     return value
 
@@ -118,7 +121,8 @@ def check_softmax_training__constant_and_random_starts_reach_same_loss(student, 
         start_loss = float(F.cross_entropy(X @ W0.T + b0, y))
         assert losses[-1] < start_loss, _("训练后的交叉熵损失没有比初始值更小")
     assert abs(losses[0] - losses[1]) < 1e-3, (
-        _("从常数初始值与随机初始值出发, 最终损失应几乎相同 (凸问题), 实际为 {losses:.5f} 与 {losses2:.5f}").format(losses=losses[0], losses2=losses[1]))
+        _("从常数初始值与随机初始值出发, 最终损失应几乎相同 (凸问题), 实际为 {losses:.5f} 与 {losses2:.5f}").format(
+                losses=losses[0], losses2=losses[1]))
 
 
 # -- distinct_units ------------------------------------------------------------------------------

@@ -12,10 +12,14 @@ import torch.nn.functional as F
 
 
 def _tensor_like(name, got, ref):
-    assert isinstance(got, torch.Tensor), _("{name} 应当是张量, 实际是 {got_type}").format(name=name, got_type=type(got).__name__)
-    assert got.shape == ref.shape, _("{name} 的形状是 {got_shape}, 应当与输入相同: {ref_shape}").format(name=name, got_shape=tuple(got.shape), ref_shape=tuple(ref.shape))
-    assert got.dtype == ref.dtype, _("{name} 的数据类型是 {got_dtype}, 应当是 {ref_dtype}").format(name=name, got_dtype=got.dtype, ref_dtype=ref.dtype)
-    assert got.device.type == ref.device.type, _("{name} 在 {got_device} 上, 应当与输入同在 {ref_device} 上").format(name=name, got_device=got.device, ref_device=ref.device)
+    assert isinstance(got, torch.Tensor), _("{name} 应当是张量, 实际是 {got_type}").format(
+            name=name, got_type=type(got).__name__)
+    assert got.shape == ref.shape, _("{name} 的形状是 {got_shape}, 应当与输入相同: {ref_shape}").format(
+            name=name, got_shape=tuple(got.shape), ref_shape=tuple(ref.shape))
+    assert got.dtype == ref.dtype, _("{name} 的数据类型是 {got_dtype}, 应当是 {ref_dtype}").format(
+            name=name, got_dtype=got.dtype, ref_dtype=ref.dtype)
+    assert got.device.type == ref.device.type, _("{name} 在 {got_device} 上, 应当与输入同在 {ref_device} 上").format(
+            name=name, got_device=got.device, ref_device=ref.device)
 
 
 def _permute(student, w1, b1, w2, perm):
@@ -56,7 +60,8 @@ def check_permute_channels__inverse_restores(student, device, rng):
 
 def _groups(student, weight, atol):
     groups = student.call("tied_groups", weight, atol)
-    assert isinstance(groups, (list, tuple)), _("tied_groups 应当返回列表, 实际是 {groups_type}").format(groups_type=type(groups).__name__)
+    assert isinstance(groups, (list, tuple)), _("tied_groups 应当返回列表, 实际是 {groups_type}").format(
+            groups_type=type(groups).__name__)
     assert all(isinstance(g, (list, tuple)) for g in groups), _("tied_groups 应当返回列表的列表, 每个组是一个下标列表")
     return [[int(i) for i in g] for g in groups]
 
@@ -85,8 +90,10 @@ def _cnn(student, device, steps, **kw):
     channels = kw.setdefault("channels", 6)
     w = student.call("train_constant_cnn", steps, device=str(device), **kw)
     assert isinstance(w, torch.Tensor), _("train_constant_cnn 应当返回 conv1 的权重张量")
-    assert tuple(w.shape) == (channels, 3, 3, 3), _("conv1 权重形状是 {w_shape}, 应当是 {channels}").format(w_shape=tuple(w.shape), channels=(channels, 3, 3, 3))
-    assert w.device.type == device.type, _("返回的权重在 {w_device} 上, 应当在 {device} 上").format(w_device=w.device, device=device)
+    assert tuple(w.shape) == (channels, 3, 3, 3), _("conv1 权重形状是 {w_shape}, 应当是 {channels}").format(
+            w_shape=tuple(w.shape), channels=(channels, 3, 3, 3))
+    assert w.device.type == device.type, _("返回的权重在 {w_device} 上, 应当在 {device} 上").format(
+            w_device=w.device, device=device)
     return w
 
 
@@ -112,8 +119,10 @@ def _attention(student, device, steps, heads, embed, **kw):
     w = student.call("train_constant_attention", steps, num_heads=heads, embed_dim=embed, device=str(device), **kw)
     expected = (heads, embed // heads, embed)
     assert isinstance(w, torch.Tensor), _("train_constant_attention 应当返回张量")
-    assert tuple(w.shape) == expected, _("查询权重的形状是 {w_shape}, 应当是 [num_heads, d, embed_dim] = {expected}").format(w_shape=tuple(w.shape), expected=expected)
-    assert w.device.type == device.type, _("返回的权重在 {w_device} 上, 应当在 {device} 上").format(w_device=w.device, device=device)
+    assert tuple(w.shape) == expected, _("查询权重的形状是 {w_shape}, 应当是 [num_heads, d, embed_dim] = {expected}").format(
+            w_shape=tuple(w.shape), expected=expected)
+    assert w.device.type == device.type, _("返回的权重在 {w_device} 上, 应当在 {device} 上").format(
+            w_device=w.device, device=device)
     return w
 
 
@@ -137,7 +146,8 @@ KEYS = {"random_init", "dropout", "gradient_noise", "weight_decay", "momentum", 
 
 def check_tie_breakers__keys_and_types(student):
     answers = student.get("BREAKS_SYMMETRY")
-    assert isinstance(answers, dict), _("BREAKS_SYMMETRY 应当是字典, 实际是 {answers_type}").format(answers_type=type(answers).__name__)
+    assert isinstance(answers, dict), _("BREAKS_SYMMETRY 应当是字典, 实际是 {answers_type}").format(
+            answers_type=type(answers).__name__)
     missing, extra = KEYS - set(answers), set(answers) - KEYS
     assert not missing, _("BREAKS_SYMMETRY 缺少这些键: {missing}").format(missing=sorted(missing))
     assert not extra, _("BREAKS_SYMMETRY 有多余的键: {extra}").format(extra=sorted(extra))

@@ -14,11 +14,15 @@ from selfcheck import _
 
 
 def _tensor(value, name, shape, device):
-    assert isinstance(value, torch.Tensor), _("{name} 应该是 torch.Tensor, 实际是 {value_type}").format(name=name, value_type=type(value).__name__)
-    assert tuple(value.shape) == tuple(shape), _("{name} 的形状应为 {shape}, 实际为 {value_shape}").format(name=name, shape=tuple(shape), value_shape=tuple(value.shape))
+    assert isinstance(value, torch.Tensor), _("{name} 应该是 torch.Tensor, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
+    assert tuple(value.shape) == tuple(shape), _("{name} 的形状应为 {shape}, 实际为 {value_shape}").format(
+            name=name, shape=tuple(shape), value_shape=tuple(value.shape))
     assert value.device.type == torch.device(device).type, (
-        _("{name} 应该在输入所在的设备 {device} 上, 实际在 {value_device} (创建张量时请使用 device=X.device)").format(name=name, device=device, value_device=value.device))
-    assert value.is_floating_point(), _("{name} 应该是实数浮点张量, 实际 dtype 为 {value_dtype}").format(name=name, value_dtype=value.dtype)
+        _("{name} 应该在输入所在的设备 {device} 上, 实际在 {value_device} (创建张量时请使用 device=X.device)").format(
+                name=name, device=device, value_device=value.device))
+    assert value.is_floating_point(), _("{name} 应该是实数浮点张量, 实际 dtype 为 {value_dtype}").format(
+            name=name, value_dtype=value.dtype)
     assert torch.isfinite(value).all(), _("{name} 含有 nan 或 inf").format(name=name)
     return value.detach().cpu().double()
 
@@ -27,9 +31,11 @@ def _close(actual, expected, rtol, atol, what):
     """|actual - expected| <= atol + rtol |expected| elementwise."""
     actual = actual.detach().cpu().double().reshape(-1)
     expected = expected.detach().cpu().double().reshape(-1)
-    assert actual.shape == expected.shape, _("{what}: 元素个数应为 {expected_numel}, 实际为 {actual_numel}").format(what=what, expected_numel=expected.numel(), actual_numel=actual.numel())
+    assert actual.shape == expected.shape, _("{what}: 元素个数应为 {expected_numel}, 实际为 {actual_numel}").format(
+            what=what, expected_numel=expected.numel(), actual_numel=actual.numel())
     err = (actual - expected).abs()
-    assert (err <= atol + rtol * expected.abs()).all(), _("{what} (最大误差 {err:.2e})").format(what=what, err=err.max().item())
+    assert (err <= atol + rtol * expected.abs()).all(), _("{what} (最大误差 {err:.2e})").format(
+            what=what, err=err.max().item())
 
 
 def _orthogonal(rng, n):

@@ -31,4 +31,5 @@ def assert_close_normwise(got, ref, rtol, msg):
     """||got - ref|| <= rtol * ||ref|| (plus a hair for zero tensors): robust to entries near zero."""
     got, ref = got.detach().cpu().double(), ref.detach().cpu().double()
     err, scale = float(torch.linalg.vector_norm(got - ref)), float(torch.linalg.vector_norm(ref))
-    assert err <= rtol * scale + 1e-12, _("{msg} (相对误差 {err_scale_e:.2e}, 容差 {rtol:.0e})").format(msg=msg, err_scale_e=err / max(scale, 1e-300), rtol=rtol)
+    assert err <= rtol * scale + 1e-12, _("{msg} (相对误差 {err_scale_e:.2e}, 容差 {rtol:.0e})").format(
+            msg=msg, err_scale_e=err / max(scale, 1e-300), rtol=rtol)

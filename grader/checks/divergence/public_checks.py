@@ -18,12 +18,15 @@ def _randn(rng, *shape, dtype=torch.float64):
 
 def _lars_history(student, params, grads, **hyper):
     history = student.optimizer_steps("LARS", params, grads, **hyper)
-    assert len(history) == len(grads), _("LARS: 应当得到 {grads} 步的参数, 实际 {history} 步").format(grads=len(grads), history=len(history))
+    assert len(history) == len(grads), _("LARS: 应当得到 {grads} 步的参数, 实际 {history} 步").format(
+            grads=len(grads), history=len(history))
     for step in history:
         for got, ref in zip(step, params):
             assert got.shape == ref.shape and got.dtype == ref.dtype, \
-                _("LARS 更新后参数的形状/数据类型变成了 {got_shape}/{got_dtype}, 应当保持 {ref_shape}/{ref_dtype}").format(got_shape=tuple(got.shape), got_dtype=got.dtype, ref_shape=tuple(ref.shape), ref_dtype=ref.dtype)
-            assert got.device.type == ref.device.type, _("LARS 更新后参数在 {got_device} 上, 应当留在 {ref_device} 上").format(got_device=got.device, ref_device=ref.device)
+                _("LARS 更新后参数的形状/数据类型变成了 {got_shape}/{got_dtype}, 应当保持 {ref_shape}/{ref_dtype}").format(
+                        got_shape=tuple(got.shape), got_dtype=got.dtype, ref_shape=tuple(ref.shape), ref_dtype=ref.dtype)
+            assert got.device.type == ref.device.type, _("LARS 更新后参数在 {got_device} 上, 应当留在 {ref_device} 上").format(
+                    got_device=got.device, ref_device=ref.device)
             assert torch.isfinite(got).all(), _("LARS 更新后参数出现了 nan/inf")
     return history
 
@@ -47,7 +50,8 @@ def check_lars_step__relative_step_size(student, device, rng):
     for i, (w, w_new) in enumerate(zip(params, after)):
         rel = float(torch.linalg.vector_norm(w_new - w) / torch.linalg.vector_norm(w))
         assert math.isclose(rel, lr * trust, rel_tol=1e-5), (
-            _("momentum=0, weight_decay=0 时第 {i} 个参数的相对改变量 ||Δw||/||w|| = {rel:.6g}, 应当约等于 lr * trust_coefficient = {lr_trust:.6g}: 检查局部学习率的分子是不是 ||w||、范数是不是整个张量的 l2 范数").format(i=i, rel=rel, lr_trust=lr * trust))
+            _("momentum=0, weight_decay=0 时第 {i} 个参数的相对改变量 ||Δw||/||w|| = {rel:.6g}, 应当约等于 lr * trust_coefficient = {lr_trust:.6g}: 检查局部学习率的分子是不是 ||w||、范数是不是整个张量的 l2 范数").format(
+                    i=i, rel=rel, lr_trust=lr * trust))
 
 
 def check_lars_step__gradient_scale_invariance(student, device, rng):
@@ -61,7 +65,8 @@ def check_lars_step__gradient_scale_invariance(student, device, rng):
     for t, (a, b) in enumerate(zip(base, scaled)):
         for x, y in zip(a, b):
             err = float(torch.linalg.vector_norm(y - x) / torch.linalg.vector_norm(x))
-            assert err < 1e-6, (_("momentum=0, weight_decay=0 时把梯度乘以 100, 第 {t} 步的参数变了 (相对差 {err:.1e}); LARS 的更新应当与梯度的尺度无关").format(t=t + 1, err=err))
+            assert err < 1e-6, (_("momentum=0, weight_decay=0 时把梯度乘以 100, 第 {t} 步的参数变了 (相对差 {err:.1e}); LARS 的更新应当与梯度的尺度无关").format(
+                    t=t + 1, err=err))
 
 
 def check_lars_step__zero_norm_is_safe(student, device, rng):
@@ -82,10 +87,13 @@ def _clip(student, grads, max_norm):
     for i, (c, g) in enumerate(zip(clipped, grads)):
         assert isinstance(c, torch.Tensor), _("clipped[{i}] 应当是张量").format(i=i)
         assert c.shape == g.shape and c.dtype == g.dtype, \
-            _("clipped[{i}] 的形状/数据类型是 {c_shape}/{c_dtype}, 应当与输入相同: {g_shape}/{g_dtype}").format(i=i, c_shape=tuple(c.shape), c_dtype=c.dtype, g_shape=tuple(g.shape), g_dtype=g.dtype)
-        assert c.device.type == g.device.type, _("clipped[{i}] 在 {c_device} 上, 应当与输入同在 {g_device} 上").format(i=i, c_device=c.device, g_device=g.device)
+            _("clipped[{i}] 的形状/数据类型是 {c_shape}/{c_dtype}, 应当与输入相同: {g_shape}/{g_dtype}").format(
+                    i=i, c_shape=tuple(c.shape), c_dtype=c.dtype, g_shape=tuple(g.shape), g_dtype=g.dtype)
+        assert c.device.type == g.device.type, _("clipped[{i}] 在 {c_device} 上, 应当与输入同在 {g_device} 上").format(
+                i=i, c_device=c.device, g_device=g.device)
     assert isinstance(total, torch.Tensor) and total.dim() == 0, _("total_norm 应当是 0 维张量")
-    assert total.device.type == grads[0].device.type, _("total_norm 在 {total_device} 上, 应当与梯度同在 {grads_device} 上").format(total_device=total.device, grads_device=grads[0].device)
+    assert total.device.type == grads[0].device.type, _("total_norm 在 {total_device} 上, 应当与梯度同在 {grads_device} 上").format(
+            total_device=total.device, grads_device=grads[0].device)
     return clipped, total
 
 
@@ -102,9 +110,11 @@ def check_clip_global_norm__matches_torch(student, device, rng):
     for max_norm in (0.5, 2.0, 50.0):
         clipped, total = _clip(student, grads, max_norm)
         ref, ref_total = _torch_clip(grads, max_norm)
-        torch.testing.assert_close(total, ref_total, msg=lambda m: _("max_norm={max_norm}: total_norm 与 clip_grad_norm_ 不一致\n{details}").format(max_norm=max_norm, details=m))
+        torch.testing.assert_close(total, ref_total, msg=lambda m: _("max_norm={max_norm}: total_norm 与 clip_grad_norm_ 不一致\n{details}").format(
+                max_norm=max_norm, details=m))
         for i, (c, r) in enumerate(zip(clipped, ref)):
-            torch.testing.assert_close(c, r, msg=lambda m: _("max_norm={max_norm}: clipped[{i}] 与 clip_grad_norm_ 的结果不一致\n{details}").format(max_norm=max_norm, i=i, details=m))
+            torch.testing.assert_close(c, r, msg=lambda m: _("max_norm={max_norm}: clipped[{i}] 与 clip_grad_norm_ 的结果不一致\n{details}").format(
+                    max_norm=max_norm, i=i, details=m))
 
 
 def check_clip_global_norm__below_threshold_unchanged(student, device, rng):
@@ -112,7 +122,8 @@ def check_clip_global_norm__below_threshold_unchanged(student, device, rng):
     norm = float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
     clipped, _unused = _clip(student, grads, 3.0 * norm)
     for i, (c, g) in enumerate(zip(clipped, grads)):
-        torch.testing.assert_close(c, g, msg=lambda m: _("全局范数低于阈值时梯度应当原样返回 (系数是 min(1, ·)), clipped[{i}] 变了\n{details}").format(i=i, details=m))
+        torch.testing.assert_close(c, g, msg=lambda m: _("全局范数低于阈值时梯度应当原样返回 (系数是 min(1, ·)), clipped[{i}] 变了\n{details}").format(
+                i=i, details=m))
 
 
 def _deep(student, optimizer, steps, seed, device):
@@ -136,4 +147,5 @@ def check_deep_mlp__lars_recovers(student, device, rng):
     losses = _deep(student, "lars", 40, seed, device)
     assert all(math.isfinite(v) for v in losses), _("LARS 训练中出现了 nan/inf")
     assert min(losses[-5:]) < 0.1 * losses[0], \
-        _("LARS 训练 40 步后损失应当降到初始损失的 10% 以下, 实际从 {first:.3g} 到 {last:.3g}").format(first=losses[0], last=min(losses[-5:]))
+        _("LARS 训练 40 步后损失应当降到初始损失的 10% 以下, 实际从 {first:.3g} 到 {last:.3g}").format(
+                first=losses[0], last=min(losses[-5:]))

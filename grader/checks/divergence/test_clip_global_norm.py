@@ -16,13 +16,16 @@ def _call(student, grads, max_norm, device):
     out = student.call("clip_by_global_norm", [g.clone() for g in grads], max_norm)
     assert isinstance(out, (tuple, list)) and len(out) == 2, _("应当返回二元组 (clipped, total_norm)")
     clipped, total = out
-    assert isinstance(clipped, (list, tuple)) and len(clipped) == len(grads), _("应当得到 {grads} 个裁剪后的张量").format(grads=len(grads))
+    assert isinstance(clipped, (list, tuple)) and len(clipped) == len(grads), _("应当得到 {grads} 个裁剪后的张量").format(
+            grads=len(grads))
     for i, (c, g) in enumerate(zip(clipped, grads)):
         assert isinstance(c, torch.Tensor) and c.shape == g.shape and c.dtype == g.dtype, \
             _("clipped[{i}] 应当是形状为 {g_shape}、数据类型为 {g_dtype} 的张量").format(i=i, g_shape=tuple(g.shape), g_dtype=g.dtype)
-        assert c.device.type == device.type, _("clipped[{i}] 在 {c_device} 上, 应当在 {device} 上").format(i=i, c_device=c.device, device=device)
+        assert c.device.type == device.type, _("clipped[{i}] 在 {c_device} 上, 应当在 {device} 上").format(
+                i=i, c_device=c.device, device=device)
     assert isinstance(total, torch.Tensor) and total.dim() == 0, _("total_norm 应当是 0 维张量")
-    assert total.device.type == device.type, _("total_norm 在 {total_device} 上, 应当在 {device} 上").format(total_device=total.device, device=device)
+    assert total.device.type == device.type, _("total_norm 在 {total_device} 上, 应当在 {device} 上").format(
+            total_device=total.device, device=device)
     return clipped, total
 
 
@@ -124,4 +127,5 @@ def test_epsilon_at_small_norms(student, device, rng):
     for i, (c, r) in enumerate(zip(clipped, ref)):
         err = float(torch.linalg.vector_norm(c.cpu() - r))
         assert err <= RTOL * float(torch.linalg.vector_norm(r)) + 1e-300, \
-            _("全局范数为 {target:.1e} 时, clipped[{i}] 与 min(1, max_norm / (norm + 1e-6)) * g 不一致").format(i=i, target=target)
+            _("全局范数为 {target:.1e} 时, clipped[{i}] 与 min(1, max_norm / (norm + 1e-6)) * g 不一致").format(
+                    i=i, target=target)

@@ -40,7 +40,8 @@ def test_lars_recovers(student, device, rng):
     losses = _losses(student, "lars", 40, seed, device)
     assert all(math.isfinite(v) for v in losses), _("seed {seed}: LARS 训练中出现了 nan/inf").format(seed=seed)
     assert min(losses[-5:]) < 0.1 * losses[0], \
-        _("seed {seed}: LARS 的损失从 {losses:.3g} 降到 {losses2:.3g}, 应当低于初始值的 10%").format(seed=seed, losses=losses[0], losses2=min(losses[-5:]))
+        _("seed {seed}: LARS 的损失从 {losses:.3g} 降到 {losses2:.3g}, 应当低于初始值的 10%").format(
+                seed=seed, losses=losses[0], losses2=min(losses[-5:]))
 
 
 def test_same_start_for_sgd_and_lars(student, rng):
@@ -66,7 +67,8 @@ def test_depth_controls_explosion(student, rng):
     shallow = _losses(student, "sgd", 1, seed, depth=3)[0]
     deep = _losses(student, "sgd", 1, seed, depth=24)[0]
     assert math.isfinite(shallow) and math.isfinite(deep) and deep > 100 * shallow, \
-        _("seed {seed}: 深度 24 的初始损失应当远大于深度 3 的 (实际 {deep:.3g} 对 {shallow:.3g})").format(seed=seed, deep=deep, shallow=shallow)
+        _("seed {seed}: 深度 24 的初始损失应当远大于深度 3 的 (实际 {deep:.3g} 对 {shallow:.3g})").format(
+                seed=seed, deep=deep, shallow=shallow)
 
 
 def test_trajectory_matches_reference(student, device, rng):
@@ -81,10 +83,12 @@ def test_trajectory_matches_reference(student, device, rng):
         want = deep_mlp_reference(optimizer, steps, seed, depth=depth, width=width)
         for t, (g, w) in enumerate(zip(got, want)):
             if not math.isfinite(w):  # SGD may overflow after its first update: then it must overflow too
-                assert not math.isfinite(g), _("seed {seed}, 深度 {depth}, 宽度 {width}, {optimizer}: 第 {t} 个损失应当溢出").format(seed=seed, depth=depth, width=width, optimizer=optimizer, t=t + 1)
+                assert not math.isfinite(g), _("seed {seed}, 深度 {depth}, 宽度 {width}, {optimizer}: 第 {t} 个损失应当溢出").format(
+                        seed=seed, depth=depth, width=width, optimizer=optimizer, t=t + 1)
                 continue
             assert math.isclose(g, w, rel_tol=1e-3), (
-                _("seed {seed}, 深度 {depth}, 宽度 {width}, {optimizer}: 第 {t} 次更新前的损失是 {g:.6g}, 应当是 {w:.6g} (数据、初始化、网络或更新与题目的约定不同)").format(seed=seed, depth=depth, width=width, optimizer=optimizer, t=t + 1, g=g, w=w))
+                _("seed {seed}, 深度 {depth}, 宽度 {width}, {optimizer}: 第 {t} 次更新前的损失是 {g:.6g}, 应当是 {w:.6g} (数据、初始化、网络或更新与题目的约定不同)").format(
+                        seed=seed, depth=depth, width=width, optimizer=optimizer, t=t + 1, g=g, w=w))
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +109,9 @@ def test_sgd_momentum_over_several_steps(student, device, rng):
     want = deep_mlp_reference("sgd", 6, seed, depth=depth)
     for t, (g, w) in enumerate(zip(got, want)):
         if not math.isfinite(w):
-            assert not math.isfinite(g), _("seed {seed}, 深度 {depth}, sgd: 第 {t} 个损失应当溢出").format(seed=seed, depth=depth, t=t + 1)
+            assert not math.isfinite(g), _("seed {seed}, 深度 {depth}, sgd: 第 {t} 个损失应当溢出").format(
+                    seed=seed, depth=depth, t=t + 1)
             continue
         assert math.isclose(g, w, rel_tol=1e-3), (
-            _("seed {seed}, 深度 {depth}, sgd: 第 {t} 次更新前的损失是 {g:.6g}, 应当是 {w:.6g} (按题目的约定, SGD 的 lr 为 0.01、动量为 0.9)").format(seed=seed, depth=depth, t=t + 1, g=g, w=w))
+            _("seed {seed}, 深度 {depth}, sgd: 第 {t} 次更新前的损失是 {g:.6g}, 应当是 {w:.6g} (按题目的约定, SGD 的 lr 为 0.01、动量为 0.9)").format(
+                    seed=seed, depth=depth, t=t + 1, g=g, w=w))

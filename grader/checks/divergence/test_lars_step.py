@@ -32,8 +32,10 @@ def _run_and_compare(student, device, params, grads, hyper, rtol=1e-7, what=""):
     assert len(got) == len(ref), _("应当得到 {ref} 步的参数, 实际 {got} 步").format(ref=len(ref), got=len(got))
     for t, (step_got, step_ref) in enumerate(zip(got, ref)):
         for i, (x, r) in enumerate(zip(step_got, step_ref)):
-            assert x.device.type == device.type, _("第 {i} 个参数离开了设备 {device}: 现在在 {x_device} 上").format(i=i, device=device, x_device=x.device)
-            assert x.dtype == r.dtype and x.shape == r.shape, _("第 {i} 个参数的数据类型/形状变成了 {x_dtype}/{x_shape}").format(i=i, x_dtype=x.dtype, x_shape=tuple(x.shape))
+            assert x.device.type == device.type, _("第 {i} 个参数离开了设备 {device}: 现在在 {x_device} 上").format(
+                    i=i, device=device, x_device=x.device)
+            assert x.dtype == r.dtype and x.shape == r.shape, _("第 {i} 个参数的数据类型/形状变成了 {x_dtype}/{x_shape}").format(
+                    i=i, x_dtype=x.dtype, x_shape=tuple(x.shape))
             assert torch.isfinite(x).all(), _("{what}: 第 {t} 步, 第 {i} 个参数出现了 nan/inf").format(what=what, t=t + 1, i=i)
             assert_close_normwise(x, r, rtol, f"{what}: step {t + 1}, parameter {i} differs from LARS")
 
@@ -77,7 +79,8 @@ def test_gradient_scale_invariance(student, device, rng):
         assert_close_normwise(x, r, 1e-7, f"parameter {i} after {len(grads)} steps differs from LARS")
     for t, (a, b) in enumerate(zip(base, scaled)):
         for i, (x, y) in enumerate(zip(a, b)):
-            assert y.device.type == device.type, _("第 {i} 个参数离开了设备 {device}: 现在在 {y_device} 上").format(i=i, device=device, y_device=y.device)
+            assert y.device.type == device.type, _("第 {i} 个参数离开了设备 {device}: 现在在 {y_device} 上").format(
+                    i=i, device=device, y_device=y.device)
             assert_close_normwise(y, x, 1e-7, f"scaling the gradients by a positive factor changed parameter {i} "
                                               f"at step {t + 1} (momentum 0, wd 0)")
 
@@ -124,8 +127,10 @@ def test_momentum_buffer_in_state(student, device, rng):
         tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and tuple(v.shape) == tuple(p.shape)}
         assert tensors, _("第 {i} 个参数的 self.state 里没有与参数同形状的张量 (动量缓冲区)").format(i=i)
         for key, v in tensors.items():
-            assert v.dtype == p.dtype, _("第 {i} 个参数的 state[{key!r}] 是 {v_dtype}, 而参数是 {p_dtype}").format(key=key, i=i, v_dtype=v.dtype, p_dtype=p.dtype)
-            assert v.device.type == device.type, _("第 {i} 个参数的 state[{key!r}] 在 {v_device} 上, 应当在 {device} 上").format(key=key, i=i, v_device=v.device, device=device)
+            assert v.dtype == p.dtype, _("第 {i} 个参数的 state[{key!r}] 是 {v_dtype}, 而参数是 {p_dtype}").format(
+                    key=key, i=i, v_dtype=v.dtype, p_dtype=p.dtype)
+            assert v.device.type == device.type, _("第 {i} 个参数的 state[{key!r}] 在 {v_device} 上, 应当在 {device} 上").format(
+                    key=key, i=i, v_device=v.device, device=device)
         rtol = 1e-7 if dtype == torch.float64 else 1e-5
         assert any(float(torch.linalg.vector_norm(v.cpu().double() - ref.double())) <= rtol * float(torch.linalg.vector_norm(ref))
                    for v in tensors.values()), _("第 {i} 个参数的 state 里没有一项是动量缓冲区 v").format(i=i)
@@ -172,7 +177,8 @@ def test_float32_momentum_buffer_keeps_the_dtype(student, device, rng):
         tensors = [v for v in state.values() if isinstance(v, torch.Tensor) and tuple(v.shape) == tuple(p.shape)]
         assert tensors, _("第 {i} 个参数的 self.state 里没有与参数同形状的张量 (动量缓冲区)").format(i=i)
         assert all(v.dtype == torch.float32 for v in tensors), \
-            _("float32 的第 {i} 个参数的动量缓冲区是 {v_dtype_for_in_tensors}").format(i=i, v_dtype_for_in_tensors=[str(v.dtype) for v in tensors])
+            _("float32 的第 {i} 个参数的动量缓冲区是 {v_dtype_for_in_tensors}").format(
+                    i=i, v_dtype_for_in_tensors=[str(v.dtype) for v in tensors])
 
 
 def _hyper(rng, momentum=(0.5, 0.95)):
@@ -203,7 +209,8 @@ def test_param_groups(student, device, rng):
         ref = lars_reference([p.cpu() for p in params[a:b]], [[x.cpu() for x in s[a:b]] for s in grads], **hyper)
         for t in range(len(grads)):
             for i in range(a, b):
-                assert got[t][i].dtype == dtype, _("第 {i} 个参数的数据类型变成了 {got_t_i_dtype}").format(i=i, got_t_i_dtype=got[t][i].dtype)
+                assert got[t][i].dtype == dtype, _("第 {i} 个参数的数据类型变成了 {got_t_i_dtype}").format(
+                        i=i, got_t_i_dtype=got[t][i].dtype)
                 assert_close_normwise(got[t][i], ref[t][i - a], rtol,
                                       f"{len(groups)} parameter groups: step {t + 1}, parameter {i} (group {g}) differs "
                                       f"from LARS with that group's hyperparameters")
@@ -227,6 +234,7 @@ def test_params_without_grad_are_skipped(student, device, rng):
     others = [i for i in range(len(params)) if i != frozen]
     ref = lars_reference([params[i].cpu() for i in others], [[s[i].cpu() for i in others] for s in grads], **hyper)
     for t, step in enumerate(got):
-        assert torch.equal(step[frozen].cpu(), params[frozen].cpu()), _("第 {frozen} 个参数没有梯度, 却在第 {t} 步移动了").format(frozen=frozen, t=t + 1)
+        assert torch.equal(step[frozen].cpu(), params[frozen].cpu()), _("第 {frozen} 个参数没有梯度, 却在第 {t} 步移动了").format(
+                frozen=frozen, t=t + 1)
         for j, i in enumerate(others):
             assert_close_normwise(step[i], ref[t][j], 1e-7, f"step {t + 1}, parameter {i} beside a parameter without gradient")

@@ -13,9 +13,11 @@ RTOL = 1e-5
 
 def _number(value, name):
     if isinstance(value, torch.Tensor):
-        assert value.numel() == 1, _("{name} 应当是一个数, 实际形状为 {value_shape}").format(name=name, value_shape=tuple(value.shape))
+        assert value.numel() == 1, _("{name} 应当是一个数, 实际形状为 {value_shape}").format(
+                name=name, value_shape=tuple(value.shape))
         value = value.detach().cpu().double().item()
-    assert type(value) in (int, float), _("{name} 应当是浮点数, 实际是 {value_type}").format(name=name, value_type=type(value).__name__)
+    assert type(value) in (int, float), _("{name} 应当是浮点数, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
     assert math.isfinite(value), _("{name} 不是有限数").format(name=name)
     return float(value)
 

@@ -8,16 +8,21 @@ from grader.checks.eigen_bounds import reference as R
 
 
 def _scalar(value, name, device):
-    assert isinstance(value, torch.Tensor), _("{name} 应当是 0 维 torch.Tensor, 实际是 {value_type}").format(name=name, value_type=type(value).__name__)
+    assert isinstance(value, torch.Tensor), _("{name} 应当是 0 维 torch.Tensor, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
     assert value.dim() == 0, _("{name}: 形状应为 (), 实际为 {value_shape}").format(name=name, value_shape=tuple(value.shape))
-    assert value.device.type == device.type, _("{name}: 应当在 {device} 上, 实际在 {value_device} 上").format(name=name, device=device.type, value_device=value.device)
+    assert value.device.type == device.type, _("{name}: 应当在 {device} 上, 实际在 {value_device} 上").format(
+            name=name, device=device.type, value_device=value.device)
     return value.detach().cpu().double().item()
 
 
 def _vector(value, name, n, device):
-    assert isinstance(value, torch.Tensor), _("{name} 应当是 torch.Tensor, 实际是 {value_type}").format(name=name, value_type=type(value).__name__)
-    assert tuple(value.shape) == (n,), _("{name}: 形状应为 ({n},), 实际为 {value_shape}").format(name=name, n=n, value_shape=tuple(value.shape))
-    assert value.device.type == device.type, _("{name}: 应当在 {device} 上, 实际在 {value_device} 上").format(name=name, device=device.type, value_device=value.device)
+    assert isinstance(value, torch.Tensor), _("{name} 应当是 torch.Tensor, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
+    assert tuple(value.shape) == (n,), _("{name}: 形状应为 ({n},), 实际为 {value_shape}").format(
+            name=name, n=n, value_shape=tuple(value.shape))
+    assert value.device.type == device.type, _("{name}: 应当在 {device} 上, 实际在 {value_device} 上").format(
+            name=name, device=device.type, value_device=value.device)
     return value.detach().cpu().double()
 
 
@@ -43,7 +48,8 @@ def test_top_matches_reference(student, device, rng):
         got = _scalar(student.call("top_lyapunov", mats.to(device)), "top_lyapunov", device)
         want = R.top_lyapunov(mats)
         assert math.isfinite(got) and abs(got - want) <= 1e-9 * max(1.0, abs(want)), (
-            _("T={mats}, n={mats_shape} 时 top_lyapunov 与逐步归一化的估计 (起点 v0 = ones/sqrt(n), 除以 T) 不一致").format(mats=len(mats), mats_shape=mats.shape[1]))
+            _("T={mats}, n={mats_shape} 时 top_lyapunov 与逐步归一化的估计 (起点 v0 = ones/sqrt(n), 除以 T) 不一致").format(
+                    mats=len(mats), mats_shape=mats.shape[1]))
 
 
 def test_top_long_products_stay_finite(student, device, rng):
@@ -53,7 +59,8 @@ def test_top_long_products_stay_finite(student, device, rng):
         got = _scalar(student.call("top_lyapunov", mats.to(device)), "top_lyapunov", device)
         want = R.top_lyapunov(mats)
         assert math.isfinite(got), _("T=2000, sigma={sigma} 时 top_lyapunov 不是有限数: 每一步都要重新归一化").format(sigma=sigma)
-        assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), _("T=2000, sigma={sigma} 时 top_lyapunov 不对").format(sigma=sigma)
+        assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), _("T=2000, sigma={sigma} 时 top_lyapunov 不对").format(
+                sigma=sigma)
 
 
 def test_top_gaussian_matches_newman(student, device, rng):
@@ -63,7 +70,8 @@ def test_top_gaussian_matches_newman(student, device, rng):
     got = _scalar(student.call("top_lyapunov", R.gaussian(rng, T, n, n, scale=sigma).to(device)), "top_lyapunov", device)
     want, std = R.gaussian_lyapunov(n, sigma), R.gaussian_lyapunov_std(n, T)
     assert abs(got - want) <= 6 * std, (
-        _("高斯矩阵之积 (n={n}) 的 top_lyapunov 与 Newman 公式相差 {got_want_std:.1f} 个标准差").format(n=n, got_want_std=(got - want) / std))
+        _("高斯矩阵之积 (n={n}) 的 top_lyapunov 与 Newman 公式相差 {got_want_std:.1f} 个标准差").format(
+                n=n, got_want_std=(got - want) / std))
 
 
 def test_all_matches_reference(student, device, rng):

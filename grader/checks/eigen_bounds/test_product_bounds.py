@@ -33,7 +33,8 @@ def test_singular_value_bounds_match_reference(student, device, rng):
     for A, B in _cases(rng):
         U = R.checked_tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
                     f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}", (min(A.shape[0], B.shape[1]),), device)
-        R.close(U, R.singular_value_bounds(A, B), rtol=1e-7, atol=1e-11 * _scale(A, B), what=_("A {A_shape}, B {B_shape} 时 singular_value_bounds 不对").format(A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
+        R.close(U, R.singular_value_bounds(A, B), rtol=1e-7, atol=1e-11 * _scale(A, B), what=_("A {A_shape}, B {B_shape} 时 singular_value_bounds 不对").format(
+                A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
 
 
 def test_singular_value_bounds_hold(student, device, rng):
@@ -51,7 +52,8 @@ def test_singular_value_bounds_hold(student, device, rng):
 def test_spectral_radius_bound(student, device, rng):
     for A, B in _cases(rng):
         got = R.checked_tensor(student.call("spectral_radius_bound", A.to(device), B.to(device)), "spectral_radius_bound", (), device)
-        R.close(got, R.spectral_bound(A, B), rtol=1e-9, atol=1e-12, what=_("A {A_shape} 时 spectral_radius_bound != ||A||_2 ||B||_2").format(A_shape=tuple(A.shape)))
+        R.close(got, R.spectral_bound(A, B), rtol=1e-9, atol=1e-12, what=_("A {A_shape} 时 spectral_radius_bound != ||A||_2 ||B||_2").format(
+                A_shape=tuple(A.shape)))
         P = A @ B
         assert torch.linalg.matrix_norm(P, 2) <= got * (1 + 1e-9), _("||AB||_2 超过了 spectral_radius_bound")
         if P.shape[0] == P.shape[1]:
@@ -71,7 +73,8 @@ def test_condition_bound(student, device, rng):
     for A, B in cases:
         got = R.checked_tensor(student.call("condition_bound", A.to(device), B.to(device)), "condition_bound", (), device)
         want = R.condition_bound(A, B)
-        R.close(got, want, rtol=1e-6, atol=0.0, what=_("A {A_shape}, B {B_shape} 时 condition_bound != kappa(A) kappa(B)").format(A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
+        R.close(got, want, rtol=1e-6, atol=0.0, what=_("A {A_shape}, B {B_shape} 时 condition_bound != kappa(A) kappa(B)").format(
+                A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
         assert R.condition_number(A @ B) <= got * (1 + 1e-3), _("kappa(AB) 超过了 condition_bound")
 
 
@@ -84,4 +87,5 @@ def test_singular_value_bounds_stay_float64(student, device, rng):
         R.checked_tensor(U, f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}",
                          (min(A.shape[0], B.shape[1]),), device)  # checked_tensor hands back a float64 copy
         assert U.dtype == A.dtype, \
-            _("输入为 {A_dtype} 时 singular_value_bounds 返回了 {U_dtype_type}").format(U_dtype_type=getattr(U, 'dtype', type(U).__name__), A_dtype=A.dtype)
+            _("输入为 {A_dtype} 时 singular_value_bounds 返回了 {U_dtype_type}").format(
+                    U_dtype_type=getattr(U, 'dtype', type(U).__name__), A_dtype=A.dtype)

@@ -51,5 +51,6 @@ def test_product_eigenvalues(student, device, rng):
                     "psd_product_eigenvalues", (len(A),), device)
         want = R.psd_product_eigenvalues(A, B)
         scale = want.abs().max().item()
-        R.close(w, want, rtol=1e-6, atol=1e-9 * scale, what=_("n={A} 时 psd_product_eigenvalues 与 AB 的特征值 (升序) 不一致").format(A=len(A)))
+        R.close(w, want, rtol=1e-6, atol=1e-9 * scale, what=_("n={A} 时 psd_product_eigenvalues 与 AB 的特征值 (升序) 不一致").format(
+                A=len(A)))
         assert (w >= -1e-9 * scale).all(), _("psd_product_eigenvalues 返回了明显为负的特征值")

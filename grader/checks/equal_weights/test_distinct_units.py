@@ -26,7 +26,8 @@ def test_clusters(student, rng):
     for atol in (1e-6, 1e-3, 0.1):
         groups, rows, d = randint(rng, 2, 6), randint(rng, 8, 16), randint(rng, 2, 5)
         W = _clustered(rng, groups, rows, d, spread=atol / 4)
-        assert _count(student, W, atol) == groups, _("{rows} 行, 分成 {groups} 个紧密的组 (atol={atol})").format(rows=rows, groups=groups, atol=atol)
+        assert _count(student, W, atol) == groups, _("{rows} 行, 分成 {groups} 个紧密的组 (atol={atol})").format(
+                rows=rows, groups=groups, atol=atol)
 
 
 def test_all_equal_and_all_distinct(student, rng):
@@ -84,4 +85,5 @@ def test_large_magnitudes_absolute_tolerance(student, rng):
     sign = torch.where(torch.rand(d, generator=rng) < 0.5, -1.0, 1.0).double()
     W = torch.stack([row, row + 1.5 * atol * sign, row + 0.5 * atol * sign, row - 1.5 * atol * sign])
     # greedy: row 0 opens a group, row 1 (1.5 atol away) another, row 2 joins row 0, row 3 (3 atol from row 1) a third
-    assert _count(student, W, atol) == 3, _("大小为 {scale:.0e}、相差 1.5*atol={atol:.0e} 的行是不同的单元").format(scale=scale, atol=1.5 * atol)
+    assert _count(student, W, atol) == 3, _("大小为 {scale:.0e}、相差 1.5*atol={atol:.0e} 的行是不同的单元").format(
+            scale=scale, atol=1.5 * atol)

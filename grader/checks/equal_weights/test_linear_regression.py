@@ -45,7 +45,8 @@ def test_shapes_dtype_device(student, device, rng):
         X, y, d = _problem(rng, dtype)
         w0, b0 = (t.to(dtype) for t in _random_start(rng, d))
         w, b = _fit(student, device, X, y, w0, b0, 0.1, 0)
-        assert torch.equal(w, w0.double()) and torch.equal(b, b0.double()), _("steps=0 时必须返回 (w0, b0) ({dtype})").format(dtype=dtype)
+        assert torch.equal(w, w0.double()) and torch.equal(b, b0.double()), _("steps=0 时必须返回 (w0, b0) ({dtype})").format(
+                dtype=dtype)
         _fit(student, device, X, y, w0, b0, 0.1, 2)
 
 
@@ -63,8 +64,10 @@ def test_few_steps_follow_gradient_descent(student, device, rng):
     w, b = _fit(student, device, X, y, w0, b0, lr, steps)
     ew, eb = linear_gd(X, y, w0, b0, lr, steps)
     tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(w, ew, **tol, msg=_("{steps} 步梯度下降后的 w 与全批量梯度下降不一致 ({dtype})").format(steps=steps, dtype=dtype))
-    torch.testing.assert_close(b, eb, **tol, msg=_("{steps} 步梯度下降后的 b 与全批量梯度下降不一致 ({dtype})").format(steps=steps, dtype=dtype))
+    torch.testing.assert_close(w, ew, **tol, msg=_("{steps} 步梯度下降后的 w 与全批量梯度下降不一致 ({dtype})").format(
+            steps=steps, dtype=dtype))
+    torch.testing.assert_close(b, eb, **tol, msg=_("{steps} 步梯度下降后的 b 与全批量梯度下降不一致 ({dtype})").format(
+            steps=steps, dtype=dtype))
 
 
 def test_constant_start_reaches_least_squares(student, device, rng):

@@ -38,7 +38,8 @@ def test_matches_gradient_descent(student, device, rng):
         expected = mlp_constant_train(X, y, hidden, value, lr, steps)
         tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(W1, expected, **tol,
-                                   msg=_("W1 与从所有参数 = value 出发、在 mean((out - y)^2) 上做全批量梯度下降的结果不一致 ({dtype})").format(dtype=dtype))
+                                   msg=_("W1 与从所有参数 = value 出发、在 mean((out - y)^2) 上做全批量梯度下降的结果不一致 ({dtype})").format(
+                                           dtype=dtype))
 
 
 def test_hidden_units_stay_tied(student, device, rng):

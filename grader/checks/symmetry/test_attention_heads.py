@@ -28,8 +28,10 @@ def _train(student, device, steps, seed, num_heads, embed_dim, value, lr=0.5, **
                      num_heads=num_heads, device=str(device), **kw)
     expected = (num_heads, embed_dim // num_heads, embed_dim)
     assert isinstance(w, torch.Tensor), _("train_constant_attention 必须返回一个张量")
-    assert tuple(w.shape) == expected, _("查询权重的形状是 {w_shape}, 应当是 {expected}").format(w_shape=tuple(w.shape), expected=expected)
-    assert w.device.type == device.type, _("查询权重在 {w_device} 上, 应当在 {device} 上").format(w_device=w.device, device=device)
+    assert tuple(w.shape) == expected, _("查询权重的形状是 {w_shape}, 应当是 {expected}").format(
+            w_shape=tuple(w.shape), expected=expected)
+    assert w.device.type == device.type, _("查询权重在 {w_device} 上, 应当在 {device} 上").format(
+            w_device=w.device, device=device)
     assert torch.isfinite(w).all(), _("查询权重中有非有限的元素")
     return w
 
@@ -67,4 +69,5 @@ def test_trajectory_matches_reference(student, device, rng):
     w = _train(student, device, **c)
     want = attention_constant_reference(c["steps"], c["seed"], c["lr"], c["value"], c["embed_dim"], c["num_heads"])
     torch.testing.assert_close(w.cpu(), want, **trajectory_tolerance(device),
-                               msg=lambda m: _("{c_steps} 步之后的查询权重与题目规定的注意力不一致\n{details}").format(c_steps=c['steps'], details=m))
+                               msg=lambda m: _("{c_steps} 步之后的查询权重与题目规定的注意力不一致\n{details}").format(
+                                       c_steps=c['steps'], details=m))

@@ -27,8 +27,10 @@ def _train(student, device, steps, seed, channels, value, lr=0.5, **kw):
     w = student.call("train_constant_cnn", steps, seed=seed, lr=lr, value=value, channels=channels,
                      device=str(device), **kw)
     assert isinstance(w, torch.Tensor), _("train_constant_cnn 必须返回 conv1 的权重张量")
-    assert tuple(w.shape) == (channels, 3, 3, 3), _("conv1 权重的形状是 {w_shape}, 应当是 {channels}").format(w_shape=tuple(w.shape), channels=(channels, 3, 3, 3))
-    assert w.device.type == device.type, _("conv1 权重在 {w_device} 上, 应当在 {device} 上").format(w_device=w.device, device=device)
+    assert tuple(w.shape) == (channels, 3, 3, 3), _("conv1 权重的形状是 {w_shape}, 应当是 {channels}").format(
+            w_shape=tuple(w.shape), channels=(channels, 3, 3, 3))
+    assert w.device.type == device.type, _("conv1 权重在 {w_device} 上, 应当在 {device} 上").format(
+            w_device=w.device, device=device)
     assert torch.isfinite(w).all(), _("conv1 权重中有非有限的元素")
     return w
 
@@ -78,4 +80,5 @@ def test_trajectory_matches_reference(student, device, rng):
         w = _train(student, device, c["steps"], c["seed"], c["channels"], value, lr=c["lr"])
         want = cnn_constant_reference(c["steps"], c["seed"], c["lr"], value, c["channels"])
         torch.testing.assert_close(w.cpu(), want, **trajectory_tolerance(device), msg=lambda m: (
-            _("value={value}, lr={c_lr:.3f}: {c_steps} 步之后 conv1 的权重与题目规定的网络不一致\n{details}").format(value=value, c_lr=c['lr'], c_steps=c['steps'], details=m)))
+            _("value={value}, lr={c_lr:.3f}: {c_steps} 步之后 conv1 的权重与题目规定的网络不一致\n{details}").format(
+                    value=value, c_lr=c['lr'], c_steps=c['steps'], details=m)))

@@ -23,9 +23,12 @@ def _call(student, w1, b1, w2, perm):
     assert isinstance(out, (tuple, list)) and len(out) == 3, _("permute_conv_channels 必须返回 (w1_new, b1_new, w2_new)")
     for name, got, ref in zip(("w1_new", "b1_new", "w2_new"), out, (w1, b1, w2)):
         assert isinstance(got, torch.Tensor), _("{name} 应当是张量").format(name=name)
-        assert got.shape == ref.shape, _("{name}: 形状是 {got_shape}, 应当是 {ref_shape}").format(name=name, got_shape=tuple(got.shape), ref_shape=tuple(ref.shape))
-        assert got.dtype == ref.dtype, _("{name}: 数据类型是 {got_dtype}, 应当是 {ref_dtype}").format(name=name, got_dtype=got.dtype, ref_dtype=ref.dtype)
-        assert got.device.type == ref.device.type, _("{name}: 在 {got_device} 上, 应当在 {ref_device} 上").format(name=name, got_device=got.device, ref_device=ref.device)
+        assert got.shape == ref.shape, _("{name}: 形状是 {got_shape}, 应当是 {ref_shape}").format(
+                name=name, got_shape=tuple(got.shape), ref_shape=tuple(ref.shape))
+        assert got.dtype == ref.dtype, _("{name}: 数据类型是 {got_dtype}, 应当是 {ref_dtype}").format(
+                name=name, got_dtype=got.dtype, ref_dtype=ref.dtype)
+        assert got.device.type == ref.device.type, _("{name}: 在 {got_device} 上, 应当在 {ref_device} 上").format(
+                name=name, got_device=got.device, ref_device=ref.device)
     return out
 
 
