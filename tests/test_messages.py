@@ -89,6 +89,8 @@ def test_the_shipped_catalog_holds_no_hidden_message_and_the_grader_has_them_all
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     assert catalog_leaks(tmp_path) == []
+    (tmp_path / "locale" / "en" / "LC_MESSAGES" / "other.mo").write_bytes(b"not a catalog")
+    assert [leak.what for leak in catalog_leaks(tmp_path)] == ["not a readable gettext catalog"]
     hint = __import__("grader.checks.divergence.hints", fromlist=["HINTS"]).HINTS["lars_step::test_momentum"]
     assert hint in hidden_messages() and i18n.translation("en").gettext(hint) in hidden_messages()
     shipped = i18n.read_catalog(i18n.SHIPPED_DOMAIN, "en")
