@@ -167,6 +167,10 @@ def section_title(label: str, language: str) -> str:
     return install().section_title(label, known(language))
 
 
+def _entries(catalog) -> set:
+    return {(m.id, frozenset(path for path, _line in m.locations)) for m in catalog}
+
+
 def update() -> list[Path]:
     """Write each domain's .pot from the sources and merge it into every language's .po (babel's update)."""
     from babel.messages.pofile import read_po, write_po
@@ -174,6 +178,11 @@ def update() -> list[Path]:
     written = []
     for domain in DOMAINS:
         template = extract(domain)
+        if pot_file(domain).is_file():  # unchanged messages keep their date: no churn in the files
+            with open(pot_file(domain), "rb") as f:
+                before = read_po(f)
+            if _entries(before) == _entries(template):
+                template.creation_date = before.creation_date
         LOCALE.mkdir(parents=True, exist_ok=True)
         with open(pot_file(domain), "wb") as f:
             write_po(f, template, sort_output=True, width=120, include_lineno=False)
