@@ -5,9 +5,12 @@ VENV_OK := .venv/.installed
 HTML    := _build/html
 SPHINX  := .venv/bin/sphinx-build -c . -W --keep-going -n -q
 PORT    ?= 8000
+# The book's languages (grader/i18n.py names them): zh_CN is the source, en comes through gettext.
+# `make book LANGS=en` builds one edition.
+LANGS   ?= zh_CN en
 
 .DEFAULT_GOAL := all
-.PHONY: all help venv book pdf serve exercises release grade demo formgrader bench mutants test test-deps system-deps clean
+.PHONY: all help venv book gettext pdf serve exercises release grade demo formgrader bench mutants test test-deps system-deps clean
 
 all: book exercises demo ## set up .venv, build the book and the exercises, grade the demo class
 
@@ -22,17 +25,25 @@ $(VENV_OK): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-book: $(VENV_OK) ## build the HTML book into _build/html (cells run through a jupyter-cache)
-	$(SPHINX) -b html book $(HTML)
-	@echo "book: $(HTML)/index.html"
+book: $(VENV_OK) ## build the HTML book into _build/html/<lang>/ for each of LANGS (cells run through a jupyter-cache per language)
+	@for lang in $(LANGS); do echo "book: $$lang"; $(SPHINX) -D language=$$lang -b html book $(HTML)/$$lang || exit 1; done
+	@echo "book: $(HTML)/index.html ($(LANGS:%=$(HTML)/%/index.html))"
+
+# The English edition's catalogs follow the Chinese source: extract every message (prose, headings,
+# captions, alt text, code cells with Chinese, the extension's words) into .pot files, then merge
+# them into book/locale/<lang>/LC_MESSAGES/*.po; edit the new and fuzzy entries, then `make book`.
+GETTEXT := _build/gettext
+gettext: $(VENV_OK) ## extract the book's messages into _build/gettext/*.pot and update book/locale/*/LC_MESSAGES/*.po (sphinx-intl)
+	$(SPHINX) -b gettext book $(GETTEXT)
+	.venv/bin/sphinx-intl update -p $(GETTEXT) -d book/locale $(foreach lang,$(filter-out zh_CN,$(LANGS)),-l $(lang))
 
 PDF := _build/pdf
-pdf: $(VENV_OK) ## print the whole book to $(PDF)/numerical-stability.pdf with headless Chromium (make system-deps)
+pdf: $(VENV_OK) ## print each edition to _build/pdf/numerical-stability.pdf (zh_CN) and numerical-stability.en.pdf (en) with headless Chromium (make system-deps)
 	@$(PY) book/_ext/numstab_book/chromium.py
-	$(SPHINX) -b pdfhtml -D pdf_dir=$(PDF) book _build/pdfhtml
-	@echo "pdf: $(PDF)/numerical-stability.pdf"
+	@for lang in $(LANGS); do $(SPHINX) -D language=$$lang -b pdfhtml -D pdf_dir=$(PDF) book _build/pdfhtml/$$lang || exit 1; done
+	@ls $(PDF)/*.pdf
 
-serve: book ## preview the book on http://localhost:$(PORT)
+serve: book ## preview the book on http://localhost:$(PORT) (both editions; / leads to the Chinese one)
 	$(PY) -m http.server -d $(HTML) $(PORT)
 
 # Only the browser: the book's font comes with the venv (pylopdf-fonts-zh-cn), not from the system.
@@ -47,7 +58,7 @@ test-deps:
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then $(MAKE) --no-print-directory system-deps; \
 	else echo "make test: chromium is missing and this user cannot install it: run 'sudo make system-deps' once (the browser tests fail until then)" >&2; fi
 
-exercises: $(VENV_OK) ## regenerate exercises/ (the student release) from solutions/ with nbgrader
+exercises: $(VENV_OK) ## regenerate exercises/ (the Chinese release) from solutions/ with nbgrader, and exercises/en/ (the English one)
 	$(PY) -c "from grader.course.release import build_exercises; build_exercises()"
 
 DEMO   := _build/demo

@@ -1,7 +1,11 @@
 """Sphinx configuration of the book 数值稳定性和模型初始化: project settings only.
 
-Built with ``make book``, i.e. ``sphinx-build -c . -W --keep-going -n -q -b html book _build/html``:
-this file lives in the repository root, the sources in ``book/``.  What the book adds to Sphinx
+Built with ``make book``, i.e. ``sphinx-build -c . -W --keep-going -n -q -D language=<lang> -b html book
+_build/html/<lang>`` for each language: this file lives in the repository root, the sources in ``book/``.
+Chinese (``zh_CN``) is the source; the English edition (``-D language=en``) comes through gettext
+catalogs, ``book/locale/en/LC_MESSAGES/*.po`` (``make gettext`` brings them up to date).  What differs
+per language (search, title, jupyter-cache) is set by ``numstab_book.i18n``, since ``-D language``
+overrides the value below only after this file has run.  What the book adds to Sphinx
 (notebook downloads, exercise archives, the PDF builder, ...) is the local extension
 ``book/_ext/numstab_book``.
 """
@@ -19,6 +23,12 @@ author = "课程组"
 copyright = "2025, 课程组"
 language = "zh_CN"
 root_doc = "index"
+
+# -- Translations (sphinx-intl's layout, relative to book/) ----------------------
+locale_dirs = ["locale"]
+gettext_compact = True  # one catalog per page: index.po, numerical-stability.po
+gettext_auto_build = True  # Sphinx compiles each .po to its .mo (never committed) when it changed
+gettext_location = False  # no source line numbers in the .pot/.po: an edit elsewhere moves no entry
 
 extensions = [
     "myst_nb",
@@ -44,7 +54,7 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 
 nb_execution_mode = "cache"
-nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")
+nb_execution_cache_path = str(ROOT / "_build" / ".jupyter_cache")  # + /<language>
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_execution_timeout = 120
@@ -64,7 +74,7 @@ bibtex_default_style = "author_year_labels"  # registered by numstab_book.biblio
 # -- HTML --------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = "数值稳定性和模型初始化"
-html_search_language = "zh"  # Sphinx segments Chinese words with jieba
+html_search_language = "zh"  # Sphinx segments Chinese words with jieba ("en" in English)
 # A small user dictionary of the chapter's terms.  Without "dict" Sphinx reloads
 # jieba's whole default dictionary (350,000 words) as a user dictionary, which
 # costs seconds on every build and adds nothing.

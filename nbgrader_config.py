@@ -14,8 +14,10 @@ c.CourseDirectory.release_directory = os.path.join(here, "exercises")
 # public_checks.py and selfcheck.py ship with each release; nothing else beside the notebook.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-c.ClearSolutions.code_stub = {"python": "# 在这里写你的代码\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "在这里写下你的回答。"
+c.ClearSolutions.code_stub = {"python": "# 在这里写你的代码\nraise NotImplementedError()"}  # English: solutions/.locale/
+# A written answer's cell is a grade cell: its stub is the same bytes in every language's release, so that
+# nbgrader's checksum still tells an untouched answer (a 0) from one to grade by hand.
+c.ClearSolutions.text_stub = "在这里写下你的回答。(Write your answer here.)"
 c.ClearSolutions.enforce_metadata = True
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"

@@ -26,7 +26,6 @@ __all__ = [
     "log_norm_paths",
     "growth_rate",
     "INITS",
-    "INIT_LABELS",
     "init_linear",
     "layer_stats",
     "setup_axes",
@@ -134,15 +133,6 @@ INITS = {
     "PyTorch default": _pytorch_default,
     "Xavier": _xavier,
     "He (Kaiming)": _he,
-}
-
-
-#: how the figures name each scheme (the keys stay the names the code uses)
-INIT_LABELS = {
-    "N(0, 1)": "N(0, 1)",
-    "PyTorch default": "PyTorch 默认",
-    "Xavier": "Xavier",
-    "He (Kaiming)": "He（Kaiming）",
 }
 
 
@@ -270,8 +260,13 @@ def setup_axes(ax, xlabel=None, ylabel=None, title=None, yscale="linear", legend
 # The interactive figure (plotly; the book ships plotly.min.js itself, no CDN)
 # ---------------------------------------------------------------------------
 
-def lyapunov_explorer(ns=(2, 4, 32), sigmas=None, steps=60, trials=6, seed=3):
+def lyapunov_explorer(ns=(2, 4, 32), sigmas=None, steps=60, trials=6, seed=3, *,
+                      xlabel="k", path_name="sample path", theory_name="theory: slope λ₁ = {rate:+.3f}"):
     """A plotly figure of log||M_k ... M_1 u|| against k: a slider over sigma, a menu over n.
+
+    The words on the figure (``xlabel``, the legend's ``path_name`` and ``theory_name``, a format
+    string of ``rate``) come from the calling cell, so that they are in the page's language: the
+    cells are what the book's translations translate (``numstab_book.i18n``).
 
     Every (n, sigma) pair is computed here, at build time, with :func:`log_norm_paths`, so the
     numbers are the book's.  Each n owns ``trials + 1`` traces (the sample paths and Newman's line
@@ -291,8 +286,7 @@ def lyapunov_explorer(ns=(2, 4, 32), sigmas=None, steps=60, trials=6, seed=3):
                 + [[round(rate * i, 3) for i in k]])
 
     def names(n, sigma):
-        return ["样本路径"] * trials + [
-            f"理论直线：斜率 λ₁ = {lyapunov_gaussian(n, sigma):+.3f}"]
+        return [path_name] * trials + [theory_name.format(rate=lyapunov_gaussian(n, sigma))]
 
     start = sigmas.index(1.0) if 1.0 in sigmas else 0
     fig = go.Figure()
@@ -320,7 +314,7 @@ def lyapunov_explorer(ns=(2, 4, 32), sigmas=None, steps=60, trials=6, seed=3):
         sliders=[dict(active=start, steps=steps_, currentvalue=dict(prefix="σ = "), pad=dict(t=40))],
         updatemenus=[dict(buttons=buttons, active=list(ns).index(4) if 4 in ns else 0,
                           x=0.0, xanchor="left", y=1.18, yanchor="top", direction="down")],
-        xaxis_title="因子个数 k", yaxis_title="log ‖M_k ⋯ M_1 u‖",
+        xaxis_title=xlabel, yaxis_title="log ‖M_k ⋯ M_1 u‖",
         font=dict(family=f"{CJK_FONT}, sans-serif"), template="plotly_white",
         margin=dict(l=60, r=20, t=60, b=20), height=480,
         legend=dict(orientation="h", y=1.02, x=1.0, xanchor="right", yanchor="bottom"))
@@ -329,7 +323,7 @@ def lyapunov_explorer(ns=(2, 4, 32), sigmas=None, steps=60, trials=6, seed=3):
 
 def interactive(fig, div_id, alt):
     """The figure as HTML for the page: no plotly.js inside (the book loads its local copy once),
-    wrapped in a ``role="img"`` element whose ``aria-label`` is the Chinese alt text."""
+    wrapped in a ``role="img"`` element whose ``aria-label`` is the alt text (in the page's language)."""
     from IPython.display import HTML
 
     body = fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.i18n import SOURCE_LANGUAGE
+
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
 SOLUTIONS = REPO / "solutions"      # nbgrader's source folder
-EXERCISES = REPO / "exercises"      # nbgrader's release folder (generated)
+EXERCISES = REPO / "exercises"      # nbgrader's release folder (generated): the Chinese release
+# The statements' catalogs, <language>/LC_MESSAGES/<assignment>.po, beside the source notebooks; a dot
+# folder, because nbgrader takes every other folder of its source folder for an assignment (formgrader lists it)
+STATEMENT_LOCALE = SOLUTIONS / ".locale"
 CHECKS = REPO / "grader" / "checks"
 SELFCHECK = REPO / "grader" / "student" / "selfcheck.py"
 BUILD = REPO / "_build"
@@ -33,8 +38,18 @@ def source_notebook(assignment: str) -> Path:
     return SOLUTIONS / assignment / f"{assignment}.ipynb"
 
 
-def release_notebook(assignment: str) -> Path:
-    return EXERCISES / assignment / f"{assignment}.ipynb"
+def release_folder(language: str = SOURCE_LANGUAGE) -> Path:
+    """nbgrader's release folder of one language: ``exercises/`` (the source language), ``exercises/<language>/``."""
+    return EXERCISES if language == SOURCE_LANGUAGE else EXERCISES / language
+
+
+def release_notebook(assignment: str, language: str = SOURCE_LANGUAGE) -> Path:
+    return release_folder(language) / assignment / f"{assignment}.ipynb"
+
+
+def statement_catalog(assignment: str, language: str) -> Path:
+    """The gettext catalog of ``assignment``'s statements in ``language`` (instructor side: never ships)."""
+    return STATEMENT_LOCALE / language / "LC_MESSAGES" / f"{assignment}.po"
 
 
 def checks_of(assignment: str) -> Path:

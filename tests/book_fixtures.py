@@ -2,11 +2,12 @@
 
 ``tests/test_book.py`` and ``tests/test_browser.py`` both import :func:`built_book`;
 :func:`built_pdf` is ``make pdf``'s build, also once per session.
-The build runs exactly the command of ``make book`` (into ``_build/html``, through
-the jupyter-cache in ``_build/.jupyter_cache``), so a developer who has built the
+The build runs exactly the commands of ``make book``: one per language, into ``_build/html/<lang>``,
+through the jupyter-cache in ``_build/.jupyter_cache/<lang>``, so a developer who has built the
 book already pays only for a no-change rebuild.  The result is memoised in this
 module and the build holds a file lock, so that two fixtures (or two xdist
-workers) never build concurrently or twice.
+workers) never build concurrently or twice.  ``HTML`` and ``CHAPTER`` are the Chinese (source)
+edition's; :func:`html_dir` and :func:`chapter` name any edition's.
 """
 
 from __future__ import annotations
@@ -22,13 +23,47 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from grader.i18n import LANGUAGES, SOURCE_LANGUAGE  # noqa: E402
+
 BOOK = ROOT / "book"
 BUILD = ROOT / "_build"
-HTML = BUILD / "html"
-CHAPTER = HTML / "numerical-stability.html"
-JUPYTER_EXECUTE = BUILD / "jupyter_execute"
-CACHE = BUILD / ".jupyter_cache"
-PDF = BUILD / "pdf" / "numerical-stability.pdf"
+HTML_ROOT = BUILD / "html"
+
+
+def html_dir(language: str) -> Path:
+    return HTML_ROOT / language
+
+
+def chapter(language: str) -> Path:
+    return html_dir(language) / "numerical-stability.html"
+
+
+def jupyter_execute(language: str) -> Path:
+    """Where myst-nb writes an edition's executed notebooks and glue data (numstab_book.i18n)."""
+    return HTML_ROOT / "jupyter_execute" / language
+
+
+def cache(language: str) -> Path:
+    return BUILD / ".jupyter_cache" / language
+
+
+def pdf(language: str) -> Path:
+    suffix = "" if language == SOURCE_LANGUAGE else f".{language}"
+    return BUILD / "pdf" / f"numerical-stability{suffix}.pdf"
+
+
+HTML = html_dir(SOURCE_LANGUAGE)
+CHAPTER = chapter(SOURCE_LANGUAGE)
+JUPYTER_EXECUTE = jupyter_execute(SOURCE_LANGUAGE)
+CACHE = cache(SOURCE_LANGUAGE)
+PDF = pdf(SOURCE_LANGUAGE)
+
+#: the chapter's section labels (language-neutral, the same in every edition), in order
+LABELS = ["numerical-stability", "vanishing-and-exploding-gradients", "vanishing-gradients",
+          "exploding-gradients", "breaking-the-symmetry", "stabilizing-training",
+          "parameter-initialization", "default-initialization", "xavier-initialization",
+          "further-reading", "summary", "exercises", "references"]
 
 #: the chapter's headings (tag in the HTML chapter page, text), in order
 HEADINGS = [
@@ -47,11 +82,31 @@ HEADINGS = [
     ("h2", "参考文献"),
 ]
 
+#: the same headings in the English edition (d2l's terms)
+HEADINGS_EN = [
+    ("h1", "Numerical Stability and Initialization"),
+    ("h2", "Vanishing and Exploding Gradients"),
+    ("h3", "Vanishing Gradients"),
+    ("h3", "Exploding Gradients"),
+    ("h3", "Breaking the Symmetry"),
+    ("h3", "Stabilizing Training"),
+    ("h2", "Parameter Initialization"),
+    ("h3", "Default Initialization"),
+    ("h3", "Xavier Initialization"),
+    ("h2", "Further Reading"),
+    ("h2", "Summary"),
+    ("h2", "Exercises"),
+    ("h2", "References"),
+]
 
-def sphinx_command(*extra: str) -> list[str]:
-    """The command of ``make book`` (without ``-q``, so myst-nb's execution log shows)."""
+HEADINGS_BY_LANGUAGE = {"zh_CN": HEADINGS, "en": HEADINGS_EN}
+
+
+def sphinx_command(*extra: str, language: str = SOURCE_LANGUAGE) -> list[str]:
+    """The command of ``make book`` for one language (without ``-q``, so myst-nb's execution log shows)."""
     return [sys.executable, "-m", "sphinx", "-c", ".", "-W", "--keep-going", "-n",
-            *extra, "-b", "html", "book", str(HTML.relative_to(ROOT))]
+            "-D", f"language={language}", *extra, "-b", "html", "book",
+            str(html_dir(language).relative_to(ROOT))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,56 +121,62 @@ class BuildResult:
         return self.stdout + self.stderr
 
 
-def pdf_command() -> list[str]:
-    """The command of ``make pdf`` (after its one-line check for chromium and the CJK font)."""
-    return [sys.executable, "-m", "sphinx", "-c", ".", "-W", "--keep-going", "-n", "-b", "pdfhtml",
-            "-D", f"pdf_dir={PDF.parent.relative_to(ROOT)}", "book", "_build/pdfhtml"]
+def pdf_command(language: str = SOURCE_LANGUAGE) -> list[str]:
+    """The command of ``make pdf`` for one language (after its one-line check for chromium)."""
+    return [sys.executable, "-m", "sphinx", "-c", ".", "-W", "--keep-going", "-n",
+            "-D", f"language={language}", "-b", "pdfhtml",
+            "-D", f"pdf_dir={PDF.parent.relative_to(ROOT)}", "book", f"_build/pdfhtml/{language}"]
 
 
 def run_sphinx(*extra: str, timeout: float = 1200, command: list[str] | None = None,
-               env: dict | None = None) -> BuildResult:
-    """Run the book build (or ``command``) under the lock and return what it printed."""
+               env: dict | None = None, language: str = SOURCE_LANGUAGE) -> BuildResult:
+    """Run one language's book build (or ``command``) under the lock and return what it printed."""
     BUILD.mkdir(exist_ok=True)
     with open(BUILD / ".book-build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         start = time.monotonic()
-        proc = subprocess.run(command or sphinx_command(*extra), cwd=ROOT, capture_output=True,
+        proc = subprocess.run(command or sphinx_command(*extra, language=language), cwd=ROOT, capture_output=True,
                               text=True, timeout=timeout,
                               env={**os.environ, "PYTHONWARNINGS": "", **(env or {})})
         return BuildResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
-_FIRST_BUILD: BuildResult | None = None
+_BUILDS: dict[str, BuildResult] = {}
 
 
-def build_book_once() -> BuildResult:
-    global _FIRST_BUILD
-    if _FIRST_BUILD is None:
-        _FIRST_BUILD = run_sphinx()
-    return _FIRST_BUILD
+def build_book_once(language: str = SOURCE_LANGUAGE) -> BuildResult:
+    if language not in _BUILDS:
+        _BUILDS[language] = run_sphinx(language=language)
+    return _BUILDS[language]
 
 
-_PDF_BUILD: BuildResult | None = None
+_PDF_BUILDS: dict[str, BuildResult] = {}
 
 
-def build_pdf_once() -> BuildResult:
-    global _PDF_BUILD
-    if _PDF_BUILD is None:
-        _PDF_BUILD = run_sphinx(command=pdf_command())
-    return _PDF_BUILD
+def build_pdf_once(language: str = SOURCE_LANGUAGE) -> BuildResult:
+    if language not in _PDF_BUILDS:
+        _PDF_BUILDS[language] = run_sphinx(command=pdf_command(language))
+    return _PDF_BUILDS[language]
+
+
+def _both(results: list[BuildResult]) -> BuildResult:
+    return BuildResult(max(r.returncode for r in results), "".join(r.stdout for r in results),
+                       "".join(r.stderr for r in results), sum(r.seconds for r in results))
 
 
 @pytest.fixture(scope="session")
 def built_pdf() -> BuildResult:
-    """The (memoised) result of ``make pdf``'s build; fails the test if it failed."""
-    result = build_pdf_once()
-    assert result.returncode == 0, f"the pdfhtml build failed:\n{result.log[-6000:]}"
-    return result
+    """The (memoised) result of ``make pdf``'s builds, every edition; fails the test if one failed."""
+    for language in LANGUAGES:
+        result = build_pdf_once(language)
+        assert result.returncode == 0, f"the pdfhtml build ({language}) failed:\n{result.log[-6000:]}"
+    return _both([build_pdf_once(language) for language in LANGUAGES])
 
 
 @pytest.fixture(scope="session")
 def built_book() -> BuildResult:
-    """The (memoised) result of building the book; fails the test if the build failed."""
-    result = build_book_once()
-    assert result.returncode == 0, f"sphinx-build failed:\n{result.log[-6000:]}"
-    return result
+    """The (memoised) result of ``make book``: every edition; fails the test if a build failed."""
+    for language in LANGUAGES:
+        result = build_book_once(language)
+        assert result.returncode == 0, f"sphinx-build ({language}) failed:\n{result.log[-6000:]}"
+    return _both([build_book_once(language) for language in LANGUAGES])

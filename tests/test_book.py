@@ -1,7 +1,7 @@
-"""The HTML book builds without a warning and shows the whole chapter.
+"""The HTML book builds without a warning and shows the whole chapter, in every edition.
 
-The build (``make book``'s command, into ``_build/html``) runs once per session:
-see ``tests/book_fixtures.py``.
+The builds (``make book``'s commands, into ``_build/html/<lang>``) run once per session:
+see ``tests/book_fixtures.py``.  Tests that read a page run once per language.
 """
 
 from __future__ import annotations
@@ -21,26 +21,42 @@ import pytest
 from bs4 import BeautifulSoup
 
 from book_fixtures import (  # noqa: F401  (built_book is a fixture)
-    BOOK, CHAPTER, HEADINGS, HTML, ROOT, built_book, pdf_command, run_sphinx,
+    BOOK, BUILD, CHAPTER, HEADINGS, HEADINGS_BY_LANGUAGE, HTML, HTML_ROOT, LABELS, LANGUAGES, ROOT,
+    SOURCE_LANGUAGE, built_book, chapter, html_dir, jupyter_execute, pdf_command, run_sphinx,
 )
 
 sys.path.insert(0, str(BOOK))
 import stability as st  # noqa: E402
-from grader.layout import ASSIGNMENTS  # noqa: E402
+from grader.layout import ASSIGNMENTS, EXERCISES  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+LOCALE = BOOK / "locale"
+
+
+@pytest.fixture(scope="module", params=LANGUAGES)
+def lang(request):
+    return request.param
+
+
+def _soup(language: str) -> BeautifulSoup:
+    return BeautifulSoup(chapter(language).read_text(encoding="utf-8"), "html.parser")
+
+
+def _text(soup: BeautifulSoup) -> str:
+    main = soup.find("main") or soup
+    return re.sub(r"\s+", " ", main.get_text(" "))
 
 
 @pytest.fixture(scope="module")
-def soup(built_book):  # noqa: F811
-    return BeautifulSoup(CHAPTER.read_text(encoding="utf-8"), "html.parser")
+def soup(built_book, lang):  # noqa: F811
+    return _soup(lang)
 
 
 @pytest.fixture(scope="module")
 def text(soup):
-    main = soup.find("main") or soup
-    return re.sub(r"\s+", " ", main.get_text(" "))
+    return _text(soup)
 
 
 def _heading_text(tag) -> str:
@@ -56,35 +72,85 @@ def test_build_has_no_warnings_or_errors(built_book):  # noqa: F811
     assert "Traceback" not in built_book.log
 
 
-def test_index_leads_to_the_chapter(built_book):  # noqa: F811
-    index = BeautifulSoup((HTML / "index.html").read_text(encoding="utf-8"), "html.parser")
+def test_index_leads_to_the_chapter(built_book, lang):  # noqa: F811
+    index = BeautifulSoup((html_dir(lang) / "index.html").read_text(encoding="utf-8"), "html.parser")
     main = index.find("main")
     assert any(a.get("href", "").startswith("numerical-stability.html") for a in main.find_all("a"))
+    assert index.find("html").get("lang") == lang.replace("_", "-")
 
 
-def test_every_section_heading_in_order(soup):
+def test_the_root_leads_to_the_chinese_edition_and_names_the_others(built_book):  # noqa: F811
+    root = BeautifulSoup((HTML_ROOT / "index.html").read_text(encoding="utf-8"), "html.parser")
+    refresh = root.find("meta", attrs={"http-equiv": "refresh"})
+    assert refresh and refresh["content"].endswith(f"url={SOURCE_LANGUAGE}/index.html")
+    hrefs = {a["href"] for a in root.find_all("a")}
+    assert {f"{language}/index.html" for language in LANGUAGES} <= hrefs
+
+
+def test_every_section_heading_in_order(soup, lang):
     found = [(t.name, _heading_text(t)) for t in soup.find("main").find_all(["h1", "h2", "h3"])]
     positions = []
-    for heading in HEADINGS:
+    for heading in HEADINGS_BY_LANGUAGE[lang]:
         assert heading in found, f"missing heading {heading}; found {found}"
         positions.append(found.index(heading))
     # 额外阅读 may come before 小结; everything else in the order of the brief
     assert positions == sorted(positions)
 
 
+def test_every_section_carries_its_language_neutral_label(soup, lang):
+    """``numerical-stability.html#<label>`` opens the same section in every edition (the exercises'
+    and the feedback's links rely on it); the label's section holds the edition's heading."""
+    headings = dict(zip(LABELS, HEADINGS_BY_LANGUAGE[lang]))
+    for label in LABELS:
+        section = soup.find("section", id=label) or soup.find(id=label)
+        assert section is not None, f"no element with id {label!r}"
+        if section.name != "section":
+            section = section.find_next("section")
+        heading = section.find(["h1", "h2", "h3"])
+        assert (heading.name, _heading_text(heading)) == headings[label], label
+
+
+def test_the_page_names_the_other_edition_of_itself(soup, lang):
+    """The language switch (language-switch.js) turns these links into the header's switch."""
+    links = soup.find_all("link", rel="alternate", hreflang=True)
+    assert {l["href"] for l in links} == {f"../{other}/numerical-stability.html"
+                                         for other in LANGUAGES if other != lang}
+    assert any("language-switch.js" in s.get("src", "") for s in soup.find_all("script"))
+    assert (html_dir(lang) / "_static" / "language-switch.js").is_file()
+
+
 # -- content ------------------------------------------------------------------
 
-def test_figures_are_rendered_and_non_empty(soup):
+def test_figures_are_rendered_and_non_empty(soup, lang):
     images = soup.find("main").find_all("img")
     assert len(images) >= 3
     for img in images:
-        path = CHAPTER.parent / img["src"]
+        path = chapter(lang).parent / img["src"]
         assert path.is_file(), img["src"]
         data = path.read_bytes()
         assert len(data) > 5_000, f"{img['src']} is suspiciously small"
         if path.suffix == ".svg":
             assert b"<svg" in data[:2000] and b"<path" in data
         assert img.get("alt") and not img["alt"].startswith("_images/"), "figure without alt text"
+
+
+#: words each figure of the chapter shows, per edition (matplotlib writes each text of an SVG as a
+#: comment beside its glyph paths)
+FIGURE_WORDS = {
+    "zh_CN": ["导数", "因子个数 k", "激活值的标准差", "梯度的标准差", "PyTorch 默认"],
+    "en": ["derivative", "number of factors k", "std of activations", "std of gradients",
+           "PyTorch default"],
+}
+
+
+def test_figures_speak_the_language_of_their_page(soup, lang):
+    svgs = "".join((chapter(lang).parent / img["src"]).read_text(encoding="utf-8")
+                   for img in soup.find("main").find_all("img") if img["src"].endswith(".svg"))
+    for word in FIGURE_WORDS[lang]:
+        assert f"<!-- {word}" in svgs or word in svgs, f"{word!r} is on no figure of the {lang} page"
+    if lang != SOURCE_LANGUAGE:
+        assert not CJK.findall(svgs), "Chinese left on a figure of the English edition"
+        assert all(not CJK.search(img.get("alt", "")) for img in soup.find("main").find_all("img"))
 
 
 def test_display_math(soup):
@@ -107,8 +173,8 @@ def test_no_error_outputs(soup, text):
     assert "could not find" not in text.lower()
 
 
-def test_every_code_cell_ran(built_book):  # noqa: F811
-    nb = nbformat.read(HTML / "_sources" / "numerical-stability.ipynb", as_version=4)
+def test_every_code_cell_ran(built_book, lang):  # noqa: F811
+    nb = nbformat.read(html_dir(lang) / "_sources" / "numerical-stability.ipynb", as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert len(code) >= 10
     for cell in code:
@@ -141,7 +207,8 @@ def _number_after(text: str, prefix: str) -> float:
     return float(match.group(1))
 
 
-def test_glued_numbers_are_in_the_prose_and_true(text):
+def test_glued_numbers_are_in_the_prose_and_true(built_book):  # noqa: F811
+    text = _text(_soup(SOURCE_LANGUAGE))
     assert _number_after(text, "自动微分给出的最大导数是") == pytest.approx(0.25, abs=1e-4)
     assert _number_after(text, r"出现在 \(x\) =") == 0.0
     # Lyapunov exponent for n = 4, sigma = 1 and 2
@@ -166,7 +233,46 @@ def test_glued_numbers_are_in_the_prose_and_true(text):
         assert key in text
 
 
-def test_notebook_download(soup, built_book):  # noqa: F811
+def _glue_values(language: str) -> dict[str, str]:
+    data = json.loads((jupyter_execute(language) / "numerical-stability.glue.json").read_text())
+    return {key: value["data"]["text/plain"] for key, value in data.items()}
+
+
+def test_every_edition_glues_the_same_numbers(built_book):  # noqa: F811
+    """Each edition runs its own (translated) cells: they must compute the same numbers, and its
+    prose must show them (the same multiset of pasted values)."""
+    source = _glue_values(SOURCE_LANGUAGE)
+    pasted = {language: sorted(span.get_text() for span in _soup(language).select("span.pasted-text"))
+              for language in LANGUAGES}
+    assert len(source) >= 25 and len(pasted[SOURCE_LANGUAGE]) >= 30
+    for language in LANGUAGES:
+        assert _glue_values(language) == source, language
+        assert pasted[language] == pasted[SOURCE_LANGUAGE], language
+
+
+def test_english_prose_states_the_numbers(built_book):  # noqa: F811
+    text = _text(_soup("en"))
+    assert _number_after(text, "The largest derivative automatic differentiation finds is") == pytest.approx(0.25, abs=1e-4)
+    assert _number_after(text, "For \\(\\sigma = 1\\) the empirical growth rate is") == pytest.approx(
+        st.lyapunov_gaussian(4, 1.0), abs=0.01)
+    assert _number_after(text, "the largest difference between the hidden units’ weight rows is") == 0.0
+    assert _number_after(text, "The ratio of the empirical variance to the theoretical value is") == pytest.approx(1.0, abs=0.02)
+
+
+def test_the_english_edition_has_no_chinese_left(built_book):  # noqa: F811
+    """Every message a reader sees is translated: page text, titles, alt text, code and outputs."""
+    for page in ("index.html", "numerical-stability.html", "search.html"):
+        soup = BeautifulSoup((html_dir("en") / page).read_text(encoding="utf-8"), "html.parser")
+        for tag in soup(["script", "style"]):
+            tag.decompose()
+        for link in soup.find_all("a", hreflang=True):  # the switch names Chinese in Chinese
+            link.decompose()
+        found = CJK.findall(soup.get_text(" ")) + [c for img in soup.find_all("img") for c in CJK.findall(img.get("alt", ""))]
+        assert not found, f"{page}: {''.join(found)[:200]}"
+
+
+def test_notebook_download(soup, built_book, lang):  # noqa: F811
+    HTML = html_dir(lang)  # noqa: N806
     path = HTML / "_sources" / "numerical-stability.ipynb"
     assert path.is_file()
     nb = nbformat.read(path, as_version=4)
@@ -181,39 +287,60 @@ def test_notebook_download(soup, built_book):  # noqa: F811
     # the helper module the notebook imports is downloadable too
     helper = [h for h in hrefs if h.endswith("stability.py")]
     assert helper and (HTML / helper[0]).is_file()
+    # the download is the edition's own notebook: its code and outputs in its language
+    english = [c for c in code if "number of factors k" in c.source]
+    chinese = [c for c in code if "因子个数 k" in c.source]
+    assert (english, chinese)[lang == SOURCE_LANGUAGE] and not (chinese, english)[lang == SOURCE_LANGUAGE]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_exercise_downloads(soup, name):
+def test_exercise_downloads(soup, lang, name):
     href = f"exercises/{name}.ipynb"
     assert href in [a.get("href") for a in soup.find_all("a")]
-    shipped = HTML / href
+    shipped = html_dir(lang) / href
     nb = nbformat.read(shipped, as_version=4)
     _, normalized = nbformat.validator.normalize(nb)  # cell ids may be missing: fine
     nbformat.validate(normalized)
-    source = ROOT / "exercises" / name / f"{name}.ipynb"
+    # an edition hands out the release in its language where there is one (exercises/<lang>/<a>/)
+    translated = EXERCISES / lang / name / f"{name}.ipynb"
+    source = translated if lang != SOURCE_LANGUAGE and translated.is_file() else EXERCISES / name / f"{name}.ipynb"
     if source.is_file():
         assert shipped.read_bytes() == source.read_bytes()
     else:
         assert "练习尚未发布" in nb.cells[0].source
 
 
-def test_chinese_search_index(built_book):  # noqa: F811
-    raw = (HTML / "searchindex.js").read_text(encoding="utf-8")
+def _search_terms(language: str) -> set[str]:
+    raw = (html_dir(language) / "searchindex.js").read_text(encoding="utf-8")
     index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
-    terms = set(index["terms"]) | set(index["titleterms"])
+    return set(index["terms"]) | set(index["titleterms"])
+
+
+def test_english_search_index(built_book):  # noqa: F811
+    """English words, stemmed as Sphinx's English search stems a query ("vanishing" -> "vanish")."""
+    terms = _search_terms("en")
+    for word in ["vanish", "explod", "gradient", "xavier", "symmetri", "jacobian", "lyapunov",
+                 "dropout", "varianc", "initi"]:
+        assert word in terms, word
+    assert not {t for t in terms if CJK.search(t)}
+    language_data = (html_dir("en") / "_static" / "language_data.js").read_text(encoding="utf-8")
+    assert "EnglishStemmer" in language_data
+
+
+def test_chinese_search_index(built_book):  # noqa: F811
+    terms = _search_terms(SOURCE_LANGUAGE)
     for word in ["梯度消失", "梯度爆炸", "初始化", "对称性", "雅可比矩阵", "李雅普诺夫指数", "暂退法", "方差"]:
         assert word in terms, word
     language_data = (HTML / "_static" / "language_data.js").read_text(encoding="utf-8")
     assert "ChineseStemmer" not in language_data  # Sphinx 9.0 bug, worked around in numstab_book.chinese_search
 
 
-def test_mathjax_is_shipped_or_from_cdn(soup):
+def test_mathjax_is_shipped_or_from_cdn(soup, lang):
     scripts = [s.get("src", "") for s in soup.find_all("script")]
     mathjax = [s for s in scripts if "tex-mml-chtml" in s]
     assert len(mathjax) == 1
     if not mathjax[0].startswith("http"):
-        assert (HTML / mathjax[0].split("?")[0]).is_file()
+        assert (html_dir(lang) / mathjax[0].split("?")[0]).is_file()
 
 
 # -- caching --------------------------------------------------------------------
@@ -222,20 +349,22 @@ def _executed(log: str) -> bool:
     return "Executing notebook" in log or "Executed notebook" in log
 
 
-def test_rebuild_without_changes_executes_nothing(built_book):  # noqa: F811
-    again = run_sphinx()
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_rebuild_without_changes_executes_nothing(built_book, language):  # noqa: F811
+    again = run_sphinx(language=language)
     assert again.returncode == 0 and "WARNING" not in again.stderr
     assert not _executed(again.log), again.log[-3000:]
     assert "no targets are out of date" in again.log or "0 source files" in again.log
 
 
-def test_touched_page_is_reread_but_served_from_the_cache(built_book):  # noqa: F811
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_touched_page_is_reread_but_served_from_the_cache(built_book, language):  # noqa: F811
     page = BOOK / "numerical-stability.md"
-    download = HTML / "_sources" / "numerical-stability.ipynb"
+    download = html_dir(language) / "_sources" / "numerical-stability.ipynb"
     before = nbformat.read(download, as_version=4)
     now = time.time()
     os.utime(page, (now, now))  # Sphinx sees a changed page; its cells are the same
-    again = run_sphinx()
+    again = run_sphinx(language=language)
     assert again.returncode == 0 and "WARNING" not in again.stderr
     assert "numerical-stability" in again.log  # it was re-read ...
     assert "Using cached notebook" in again.log, again.log[-3000:]  # ... from jupyter-cache
@@ -274,12 +403,12 @@ warnings.warn("a warning a reader would see as a red block")
 
 
 def test_no_page_has_a_stderr_block(built_book):  # noqa: F811
-    pages = sorted(HTML.glob("*.html"))
-    assert CHAPTER in pages and len(pages) >= 3
+    pages = sorted(HTML_ROOT.glob("*/*.html"))
+    assert all(chapter(language) in pages for language in LANGUAGES) and len(pages) >= 6
     for page in pages:
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         assert not soup.select(".output.stderr, .stderr"), f"{page.name} shows stderr output"
-    for download in (HTML / "_sources").glob("*.ipynb"):
+    for download in HTML_ROOT.glob("*/_sources/*.ipynb"):
         nb = nbformat.read(download, as_version=4)
         assert not [o for c in nb.cells for o in c.get("outputs", [])
                     if o.get("output_type") == "stream" and o.get("name") == "stderr"], download.name

@@ -275,7 +275,7 @@ def test_stability_draws_without_warnings_in_this_process():
     from matplotlib import font_manager as fm
 
     fig, ax = plt.subplots()
-    ax.plot([0, 1], [0, 1], label=st.INIT_LABELS["PyTorch default"])
+    ax.plot([0, 1], [0, 1], label="PyTorch 默认")  # the chapter's legend (its cells name the schemes)
     st.setup_axes(ax, xlabel="因子个数 k", ylabel="梯度的标准差", title="tanh 激活")
     out = io.StringIO()
     with warnings.catch_warnings():

@@ -2,10 +2,10 @@
 the PDF edition that Chromium prints (``make pdf``).
 
 The browser is driven through the DevTools protocol by the client the PDF builder prints with
-(``book/_ext/numstab_book/chromium.py``, over ``websocket-client``).  The book is served from
-``_build/html`` by ``http.server`` on a random localhost port.  Screenshots are
-saved as ``_build/screenshot.png`` (first screen) and
-``_build/screenshot-figures.png`` (the per-layer statistics figure).
+(``book/_ext/numstab_book/chromium.py``, over ``websocket-client``).  Both editions are served
+from ``_build/html`` (``/zh_CN/``, ``/en/``) by ``http.server`` on a random localhost port.
+Screenshots are saved as ``_build/screenshot.png`` (first screen) and
+``_build/screenshot-figures.png`` (the per-layer statistics figure), ``-en`` for English.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from book_fixtures import (  # noqa: F401  (built_book, built_pdf are fixtures)
-    BOOK, BUILD, CHAPTER, HEADINGS, HTML, PDF, built_book, built_pdf,
+    BOOK, BUILD, CHAPTER, HEADINGS, HEADINGS_BY_LANGUAGE, HTML, HTML_ROOT, LANGUAGES, PDF,
+    SOURCE_LANGUAGE, built_book, built_pdf, pdf as pdf_path,
 )
 
 sys.path.insert(0, str(BOOK / "_ext"))
@@ -39,9 +40,16 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(built_book):  # noqa: F811
-    with served(HTML) as url:
+def site(built_book):  # noqa: F811
+    """Both editions, as a web server publishes ``_build/html``."""
+    with served(HTML_ROOT) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The Chinese edition's root."""
+    return f"{site}/{SOURCE_LANGUAGE}"
 
 
 class Page(Browser):
@@ -116,9 +124,11 @@ MATH_REPORT = """
 """
 
 
-@pytest.fixture(scope="module")
-def chapter(browser, server):
-    browser.goto(server + "/numerical-stability.html")
+@pytest.fixture(scope="module", params=LANGUAGES)
+def chapter(request, browser, site):
+    lang = request.param
+    suffix = "" if lang == SOURCE_LANGUAGE else f"-{lang}"
+    browser.goto(f"{site}/{lang}/numerical-stability.html")
     if not browser.evaluate(WAIT_FOR_MATHJAX):
         src = browser.evaluate("Array.from(document.scripts).map(s => s.src)"
                                ".find(s => s.includes('tex-mml-chtml'))")
@@ -129,7 +139,7 @@ def chapter(browser, server):
     math = browser.evaluate(MATH_REPORT)
     errors = browser.console_errors()
     BUILD.mkdir(exist_ok=True)
-    browser.screenshot(BUILD / "screenshot.png")
+    browser.screenshot(BUILD / f"screenshot{suffix}.png")
     clip = browser.evaluate("""(() => {
         const imgs = Array.from(document.images).filter(i => i.naturalWidth > 0);
         const img = imgs[imgs.length - 1];
@@ -137,9 +147,9 @@ def chapter(browser, server):
         const r = img.getBoundingClientRect();
         return {x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height};
     })()""")
-    browser.screenshot(BUILD / "screenshot-figures.png", captureBeyondViewport=True,
+    browser.screenshot(BUILD / f"screenshot-figures{suffix}.png", captureBeyondViewport=True,
                        clip={**clip, "scale": 1})
-    return {"images": images, "math": math, "errors": errors}
+    return {"images": images, "math": math, "errors": errors, "suffix": suffix}
 
 
 def test_mathjax_typeset_every_formula(chapter):
@@ -164,13 +174,14 @@ def test_no_console_errors(chapter):
 
 
 def test_screenshots_saved(chapter):
-    for name in ("screenshot.png", "screenshot-figures.png"):
+    for name in (f"screenshot{chapter['suffix']}.png", f"screenshot-figures{chapter['suffix']}.png"):
         png = (BUILD / name).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
 
-def test_index_leads_to_the_chapter(browser, server):
-    browser.goto(server + "/index.html")
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_index_leads_to_the_chapter(browser, site, lang):
+    browser.goto(f"{site}/{lang}/index.html")
     href = browser.evaluate(
         "Array.from(document.querySelectorAll('main a')).map(a => a.getAttribute('href'))"
         ".find(h => h && h.startsWith('numerical-stability.html'))")
@@ -191,6 +202,105 @@ def test_chinese_search_finds_the_chapter(browser, server):
     })()""")
     assert any(h.startswith("numerical-stability.html") for h in found), found
     assert browser.console_errors() == []
+
+
+def test_the_site_root_opens_the_chinese_edition(browser, site):
+    browser.goto(site + "/")
+    landed = _after_navigation(browser, "({path: location.pathname, ready: document.readyState})",
+                               f"/{SOURCE_LANGUAGE}/index.html")
+    assert landed and landed["path"] == f"/{SOURCE_LANGUAGE}/index.html", landed
+
+
+def test_english_search_finds_the_chapter(browser, site):
+    browser.goto(f"{site}/en/search.html?q=vanishing+gradients")
+    found = browser.evaluate("""
+    (async () => {
+      for (let i = 0; i < 300; i++) {
+        const hits = document.querySelectorAll('#search-results li a');
+        if (hits.length) return Array.from(hits).map(a => a.getAttribute('href'));
+        await new Promise(r => setTimeout(r, 100));
+      }
+      return [];
+    })()""")
+    assert any(h.startswith("numerical-stability.html") for h in found), found
+    assert browser.console_errors() == []
+
+
+# -- the language switch ------------------------------------------------------------
+
+SWITCH = """
+(async () => {
+  for (let i = 0; i < 100 && !document.querySelector('.numstab-language-switch'); i++)
+    await new Promise(r => setTimeout(r, 100));
+  const a = document.querySelector('.numstab-language-switch');
+  if (!a) return null;
+  const r = a.getBoundingClientRect();
+  return {text: a.textContent, visible: r.width > 0 && r.height > 0, href: a.getAttribute('href')};
+})()
+"""
+
+AT_SECTION = """
+((label) => {
+  const section = document.getElementById(label);
+  const heading = section && section.querySelector('h1, h2, h3');
+  return {path: location.pathname, hash: location.hash, lang: document.documentElement.lang,
+          ready: document.readyState,
+          heading: heading ? heading.textContent.replace(/#$/, '').trim() : null,
+          top: section ? Math.round(section.getBoundingClientRect().top) : null};
+})
+"""
+
+
+def _after_navigation(browser, expression: str, path: str, seconds: float = 20):
+    """``expression``'s value once the page at ``path`` has loaded (a click navigates: the old
+    page's context goes away under an evaluation, so poll from here)."""
+    deadline = time.monotonic() + seconds
+    value = None
+    while time.monotonic() < deadline:
+        try:
+            value = browser.evaluate(expression)
+        except Exception:  # the context was destroyed by the navigation: ask the new page
+            value = None
+        if value and value.get("path") == path and value.get("ready") == "complete":
+            time.sleep(0.3)  # the browser scrolls to the fragment after load
+            return browser.evaluate(expression)
+        time.sleep(0.1)
+    return value
+
+
+@pytest.mark.parametrize("start, label", [("zh_CN", "xavier-initialization"), ("en", "breaking-the-symmetry"),
+                                          ("zh_CN", "exercises")])
+def test_language_switch_goes_to_the_same_section(browser, site, start, label):
+    """A reader in a section switches language and lands on the same section of the other
+    edition (the section labels are shared); the switch follows the reader's current section."""
+    other = next(language for language in LANGUAGES if language != start)
+    browser.goto(f"{site}/{start}/numerical-stability.html")
+    switch = browser.evaluate(SWITCH)
+    assert switch and switch["visible"], switch
+    assert switch["text"] == {"zh_CN": "中文", "en": "English"}[other]
+    # the reader follows the page's own table of contents to the section, then clicks the switch
+    browser.evaluate(f"location.hash = '#{label}'; true")
+    _click(browser, "document.querySelector('.numstab-language-switch')")
+    there = _after_navigation(browser, f"({AT_SECTION})('{label}')", f"/{other}/numerical-stability.html")
+    headings = dict(zip(
+        ["numerical-stability", "vanishing-and-exploding-gradients", "vanishing-gradients",
+         "exploding-gradients", "breaking-the-symmetry", "stabilizing-training",
+         "parameter-initialization", "default-initialization", "xavier-initialization",
+         "further-reading", "summary", "exercises", "references"],
+        [title for _, title in HEADINGS_BY_LANGUAGE[other]]))
+    assert there["path"] == f"/{other}/numerical-stability.html", there
+    assert there["hash"] == f"#{label}" and there["lang"] == other.replace("_", "-"), there
+    assert there["heading"] == headings[label], there
+    assert there["top"] is not None and abs(there["top"]) < 200, "the page did not scroll to the section"
+    assert browser.console_errors() == []
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_has_the_switch(browser, site, lang):
+    for page in ("index.html", "search.html", "genindex.html"):
+        browser.goto(f"{site}/{lang}/{page}")
+        switch = browser.evaluate(SWITCH)
+        assert switch and switch["visible"] and switch["href"].startswith("../"), (page, switch)
 
 
 # -- the book's own font ------------------------------------------------------------
@@ -295,10 +405,18 @@ def _click(page, expression: str):
 
 @pytest.fixture
 def on_chapter(browser, server):
-    """The browser, on the chapter page once MathJax has typeset it (other tests move it away)."""
+    """The browser, on the (Chinese) chapter page once MathJax has typeset it (other tests move it away)."""
     browser.goto(server + "/numerical-stability.html")
     assert browser.evaluate(WAIT_FOR_MATHJAX)
     return browser
+
+
+@pytest.fixture(params=LANGUAGES)
+def on_any_chapter(request, browser, site):
+    """The browser on the chapter of each edition in turn; yields (browser, language)."""
+    browser.goto(f"{site}/{request.param}/numerical-stability.html")
+    assert browser.evaluate(WAIT_FOR_MATHJAX)
+    return browser, request.param
 
 
 @pytest.fixture(scope="module")
@@ -309,9 +427,20 @@ def stability():
     return st
 
 
-def test_slider_and_menu_change_the_plotted_data(on_chapter, stability):
-    browser = on_chapter
+#: the interactive figure's axis title and legend, per edition
+FIGURE_TEXT = {"zh_CN": ("因子个数 k", "样本路径", "理论直线：斜率"),
+               "en": ("number of factors k", "sample path", "theory: slope")}
+
+
+def test_slider_and_menu_change_the_plotted_data(on_any_chapter, stability):
+    browser, lang = on_any_chapter
     before = browser.evaluate(FIGURE_STATE)
+    # its words are the page's: the axis title, the legend (drawn by plotly as SVG text)
+    drawn = browser.evaluate("document.getElementById('lyapunov-explorer').textContent")
+    for words in FIGURE_TEXT[lang]:
+        assert words in drawn, (lang, words)
+    if lang != SOURCE_LANGUAGE:
+        assert not CJK.search(drawn), drawn
     assert before["drawn"] >= 7 and before["labels"][before["active"]] == "1.0"
     per_n = len(before["visible"]) // 3
     assert before["visible"] == [g == 1 for g in range(3) for _ in range(per_n)]  # n = 4 first
@@ -344,8 +473,9 @@ def test_slider_and_menu_change_the_plotted_data(on_chapter, stability):
     assert browser.console_errors() == []
 
 
-def test_every_figure_has_chinese_alt_text(on_chapter):
-    figures = on_chapter.evaluate("""(() => ({
+def test_every_figure_has_alt_text_in_its_language(on_any_chapter):
+    browser, lang = on_any_chapter
+    figures = browser.evaluate("""(() => ({
         images: Array.from(document.querySelectorAll('main img')).map(i => i.getAttribute('alt') || ''),
         interactive: Array.from(document.querySelectorAll('main .plotly-graph-div')).map(d => {
             const box = d.closest('[role="img"]');
@@ -354,7 +484,10 @@ def test_every_figure_has_chinese_alt_text(on_chapter):
     }))()""")
     assert len(figures["images"]) >= 4 and len(figures["interactive"]) >= 1
     for alt in figures["images"] + figures["interactive"]:
-        assert len(CJK.findall(alt)) >= 8, f"figure without Chinese alt text: {alt!r}"
+        if lang == SOURCE_LANGUAGE:
+            assert len(CJK.findall(alt)) >= 8, f"figure without Chinese alt text: {alt!r}"
+        else:
+            assert len(alt.split()) >= 8 and not CJK.search(alt), f"figure without English alt text: {alt!r}"
 
 
 def test_the_page_works_offline_from_the_file(built_book, browser):  # noqa: F811
@@ -445,7 +578,8 @@ def test_pdf_chinese_text_figures_and_bibliography(pdf):
                    "结论是：初始化必须和激活函数配套", "印刷版不能拖动滑块",
                    "Understandingthedifficultyoftrainingdeepfeedforward", "Glorot"]:
         assert needle in text, needle
-    assert "理论直线：斜率" not in text, "the interactive figure (its legend) printed, not its static twin"
+    # the legend's text with a number (the cell's code, printed, holds its format string)
+    assert not re.search(r"理论直线：斜率λ₁=[-+]\d", text), "the interactive figure (its legend) printed, not its static twin"
     # the figures are SVG: Chromium prints them as vector drawings (Form XObjects)
     forms = sum(1 for page in pdf["reader"].pages
                 for x in (page.get("/Resources", {}).get("/XObject") or {}).values()
@@ -478,6 +612,54 @@ def test_pdf_chinese_is_drawn_with_the_book_font(pdf, stability):
     print(f"\nChinese characters in the PDF by font: {by_family}")
     assert by_family.keys() == {stability.CJK_FONT}, by_family
     assert by_family[stability.CJK_FONT] > 2000
+
+
+@pytest.fixture(scope="module")
+def pdf_en(built_pdf):  # noqa: F811
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf_path("en"))
+    pages = [page.extract_text() for page in reader.pages]
+    outline = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                outline.append((item.title.strip(), reader.get_destination_page_number(item) + 1))
+
+    walk(reader.outline)
+    return {"reader": reader, "pages": pages, "text": "\n".join(pages), "outline": outline}
+
+
+def test_english_pdf_contents_headings_and_page_numbers(pdf_en):
+    """``make pdf`` prints the English edition too: its own table of contents, headings, numbers."""
+    pages = pdf_en["pages"]
+    n = len(pages)
+    assert 8 <= n <= 40, n
+    for number, text in enumerate(pages, 1):
+        assert f"{number} / {n}" in text, f"page {number} has no page number"
+    toc = pages[1]
+    assert toc.lstrip().startswith("Contents")
+    for _, title in HEADINGS_BY_LANGUAGE["en"]:
+        match = re.search(r"^\s*" + re.escape(title) + r"\s+(\d+)\s*$", toc, re.M)
+        assert match, f"{title} is not in the table of contents"
+        page = int(match.group(1))
+        assert title in pages[page - 1], f"{title} is not on page {page}"
+        assert any(t.startswith(title) for t, _ in pdf_en["outline"]), f"{title} is not a bookmark"
+
+
+def test_english_pdf_text_is_english_with_the_same_numbers(pdf_en):
+    text = re.sub(r"\s+", " ", pdf_en["text"])
+    for needle in ["The largest derivative automatic differentiation finds is 0.2500",
+                   "Xavier with tanh and He with ReLU", "A printed page has no slider",
+                   "Understanding the difficulty of training deep feedforward", "Glorot"]:
+        assert needle in text, needle
+    # the legend's text with a number (the cell's code, printed, holds its format string)
+    assert not re.search(r"theory: slope λ₁ = [-+]\d", text), "the interactive figure (its legend) printed, not its static twin"
+    assert "theory: slope λ₁ = {rate:+.3f}" in text  # (the code cell itself is printed, in English)
+    assert not CJK.findall(pdf_en["text"]), "Chinese in the English PDF"
 
 
 def test_pdf_formulas_are_typeset_glyphs(pdf):

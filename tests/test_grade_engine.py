@@ -26,7 +26,7 @@ from grader.engine.similarity import all_similar_pairs
 from grader.engine.gradebook import Gradebook, db_url_for
 
 LIMITS = {"cell_seconds": 20, "submission_seconds": 120}
-STUDENTS = 7  # the demo class: alice, bob, carol, dave, eve, grace, mallory
+STUDENTS = 8  # the demo class: alice, bob, carol, dave, eve, grace, henry (in English), mallory
 # One hostile cell each, appended to a correct notebook: the score must equal the honest one.
 THREATS = {
     "patch_torch": "import torch\ntorch.isclose = lambda *a, **k: torch.tensor(True)\ntorch.allclose = lambda *a, **k: True",
@@ -79,9 +79,20 @@ def test_demo_class_scores(demo):
         assert got["dave"] == pytest.approx(full), f"{a}: the disguised copy no longer works"
         assert got["grace"] == pytest.approx(full), f"{a}: grace's own answer is correct too"
         assert got["mallory"] == pytest.approx(full), f"{a}: the hostile cells changed the score"
+        assert got["henry"] == pytest.approx(full), f"{a}: the English release graded differently"
         assert got["carol"] == 0, a
         assert 0 < got["bob"] < full, a
     assert auto_scores(db_url, ASSIGNMENTS[0])["eve"] == 0  # her notebook is not JSON
+
+
+def test_the_english_submission_scores_as_the_chinese_one_part_by_part(demo):
+    """henry hands in alice's code in the English release: graded in the same run, the same points per part."""
+    course, _ = demo
+    with Gradebook(db_url_for(course)) as gb:
+        for a in ASSIGNMENTS:
+            parts = {s.student.id: {g.name: g.score for nb in s.notebooks for g in nb.grades}
+                     for s in gb.find_assignment(a).submissions if s.student.id in ("alice", "henry")}
+            assert parts["henry"] == parts["alice"], a
 
 
 def test_written_answers_wait_for_a_manual_grade(demo):

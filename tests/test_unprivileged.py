@@ -19,6 +19,7 @@ from grader.layout import REPO
 
 THREAT_MODULES = ["tests/test_sandbox.py", "tests/test_grade_engine.py::test_every_threat_gets_exactly_its_honest_score",
                   "tests/test_concurrent_runs.py", "tests/test_markup.py", "tests/test_hostile_submissions.py",
+                  "tests/test_lms.py", "tests/test_bytecode_cache.py",
                   "tests/test_nbgrader_commands.py::test_the_threat_model_class_scores_through_nbgrader_autograde_as_through_the_engine"]
 
 

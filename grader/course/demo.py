@@ -4,8 +4,9 @@ alice is correct (the reference solution), bob partly wrong (first answer left b
 the untouched release, dave copies alice (variables renamed, comments rewritten), grace writes a
 different correct answer of her own and the written answers (which then need a manual grade), mallory
 is correct but hostile (patches torch, reads the gradebook, exits the process, floods output), eve's
-notebook for one assignment is not valid JSON.  bob, mallory and eve hand in the reference code too, so
-the similarity report flags them with alice and dave, never grace.  Built fresh so it never drifts from
+notebook for one assignment is not valid JSON, henry works in the English release (exercises/en/) and
+hands in the reference code.  bob, mallory, eve and henry hand in the reference code too, so the
+similarity report flags them with alice and dave, never grace.  Built fresh so it never drifts from
 solutions/.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ import nbformat
 
 from grader.course.demo_answers import CODE as GRACE_CODE, WRITTEN as GRACE_WRITTEN
 from grader.layout import ASSIGNMENTS, EXERCISES, source_notebook
-from grader.engine.notebook import load_notebook, nbgrader_meta
+from grader.engine.notebook import is_autograded_test, load_notebook, nbgrader_meta
 
 HOSTILE_CELLS = [
     # tampering with the checker's tools, as seen from the student's process
@@ -104,8 +105,35 @@ def copy_public_files(release_folder: Path, folder: Path) -> None:
             shutil.copyfile(f, folder / f.name)
 
 
+def drop_stale_grading(course: Path, release: Path = EXERCISES) -> bool:
+    """Start the demo's grading over when its gradebook was generated from another release (other
+    checksums: an untouched written answer would count as answered); True when it did."""
+    from grader.engine.gradebook import Gradebook, MissingEntry, db_url_for
+
+    if not (course / "gradebook.db").is_file():
+        return False
+    stale = False
+    with Gradebook(db_url_for(course)) as gb:
+        for a in ASSIGNMENTS:
+            # test cells are left out: the gradebook's checksum covers their hidden tests, the release's does not
+            cells = [c for c in load_notebook(release / a / f"{a}.ipynb").cells if not is_autograded_test(c)]
+            want = {m["grade_id"]: m["checksum"] for m in map(nbgrader_meta, cells) if m.get("checksum")}
+            try:
+                have = {c.name: c.checksum for c in gb.find_notebook(a, a).source_cells if c.name in want}
+            except MissingEntry:
+                continue  # generated on the next grade
+            stale = stale or have != want
+    if stale:
+        (course / "gradebook.db").unlink()
+        for folder in ("release", "autograded", "feedback"):
+            shutil.rmtree(course / folder, ignore_errors=True)
+    return stale
+
+
 def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
+    """``release``: the source language's release folder; the English one is ``<release>/en/`` (make exercises)."""
     course = Path(course).resolve()
+    drop_stale_grading(course, Path(release))
     submitted = course / "submitted"
     if submitted.exists():
         shutil.rmtree(submitted)
@@ -118,11 +146,13 @@ def build_demo_class(course: Path, release: Path = EXERCISES) -> Path:
                     "carol": release_nb, "mallory": hostile,
                     "dave": solved(release_nb, {gid: disguised(src) for gid, src in answers.items()}),
                     "grace": solved(release_nb, {**GRACE_CODE[a], **GRACE_WRITTEN[a]})}
+        english = Path(release) / "en" / a
+        students["henry"] = solved(load_notebook(english / f"{a}.ipynb"), answers)
         for student, nb in students.items():
             folder = submitted / student / a
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{a}.ipynb")
-            copy_public_files(release / a, folder)
+            copy_public_files(english if student == "henry" else release / a, folder)
             (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
         eve = submitted / "eve" / a
         eve.mkdir(parents=True)

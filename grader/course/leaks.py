@@ -30,11 +30,20 @@ class Leak:
         return f"{self.where}: {self.what}"
 
 
+def _sources(assignment: str):
+    """The source notebook in every language: the Chinese one and its translations (the English
+    solutions carry their comments in English, which must not leak either)."""
+    from grader.course.translate import TARGETS, translate_source
+
+    yield load_notebook(source_notebook(assignment))
+    for language in TARGETS:
+        yield translate_source(assignment, language)
+
+
 def _split_source(assignment: str) -> tuple[set[str], set[str]]:
-    """(lines inside solution/hidden regions, lines outside them) of the source notebook."""
-    nb = load_notebook(source_notebook(assignment))
+    """(lines inside solution/hidden regions, lines outside them) of the source notebook, in every language."""
     inside_lines, outside_lines, inside = set(), set(), False
-    for cell in nb.cells:
+    for cell in (c for nb in _sources(assignment) for c in nb.cells):
         for line in cell.source.splitlines():
             if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
                 inside = "BEGIN" in line
@@ -44,12 +53,27 @@ def _split_source(assignment: str) -> tuple[set[str], set[str]]:
 
 
 def public_lines(assignment: str) -> set[str]:
-    """Lines published on purpose: the notebook outside its regions, the public checks, selfcheck, the book."""
+    """Lines published on purpose: the notebook outside its regions, the public checks, selfcheck, the book
+    (its Chinese source and every translation of it)."""
     files = [*shipped_files(assignment).values(), *sorted(BOOK.glob("*.md")), BOOK / "stability.py"]
-    lines = _split_source(assignment)[1]
+    lines = _split_source(assignment)[1] | book_translation_lines()
     for path in files:
         if path.is_file():
             lines |= {l.strip() for l in path.read_text(encoding="utf-8").splitlines()}
+    return lines
+
+
+def book_translation_lines() -> set[str]:
+    """The lines of the book's translations (``book/locale/<lang>/LC_MESSAGES/*.po``): the English
+    edition's text and code, published as the Chinese source is."""
+    from babel.messages.pofile import read_po
+
+    lines = set()
+    for path in sorted(BOOK.glob("locale/*/LC_MESSAGES/*.po")):
+        with open(path, "rb") as f:
+            for message in read_po(f):
+                strings = message.string if isinstance(message.string, tuple) else (message.string,)
+                lines |= {l.strip() for s in strings if s for l in s.splitlines()}
     return lines
 
 

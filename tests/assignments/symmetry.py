@@ -25,6 +25,7 @@ MUTANTS = [
            public=True),
     Mutant("cnn_dropout_ignored", "constant_init_cnn",
            {"self.drop = nn.Dropout(0.5) if dropout else nn.Identity()": "self.drop = nn.Identity()"}),
+    Mutant("cnn_dropout_rate_small", "constant_init_cnn", {"nn.Dropout(0.5)": "nn.Dropout(0.05)"}),  # make mutants' survivor
     Mutant("cnn_dropout_after_pooling", "constant_init_cnn",
            {"h = self.drop(F.relu(self.conv1(x)))": "h = F.relu(self.conv1(x))",
             "return self.fc(h)": "return self.fc(self.drop(h))"}),

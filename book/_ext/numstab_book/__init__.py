@@ -4,10 +4,10 @@ Each module handles one concern and has a ``setup(app)`` of its own; this one on
 ``conf.py`` puts ``book/_ext`` on ``sys.path`` and lists ``"numstab_book"`` in ``extensions``.
 """
 
-from . import (bibliography, chinese_search, exercises, execution, font, interactive, mathjax,
+from . import (bibliography, chinese_search, exercises, execution, font, i18n, interactive, mathjax,
                notebook_download, pdf)
 
-_MODULES = (execution, bibliography, chinese_search, mathjax, font, notebook_download, exercises,
+_MODULES = (i18n, execution, bibliography, chinese_search, mathjax, font, notebook_download, exercises,
             interactive, pdf)
 
 

@@ -42,7 +42,7 @@ def _invalidate_cache_when_helpers_change(app, config):
     comes with the venv, DejaVu Sans with matplotlib), so nothing else of the machine's goes in."""
     helpers = Path(app.srcdir) / HELPERS
     cache = Path(config.nb_execution_cache_path)
-    stamp = cache.parent / ".stability.sha256"
+    stamp = cache.parent / f".{cache.name}.stability.sha256"  # one per edition's cache
     digest = hashlib.sha256(helpers.read_bytes()).hexdigest() if helpers.exists() else ""
     digest += f" font:{font_digest(app.srcdir)}"
     if stamp.exists() and stamp.read_text() == digest:

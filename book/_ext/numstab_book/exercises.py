@@ -4,24 +4,29 @@ the solutions folded under each exercise.
 Which exercises exist and how one is archived is the grader's business (:mod:`.course`).
 """
 
+import html
 import zipfile
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
+from .i18n import gettext
+
 
 def _ship_exercises(app, exception):
     """Ship each exercise as the release archive students download (``exercises/<name>.zip``: the
-    notebook with ``selfcheck.py`` and ``public_checks.py``) and its notebook alone for a quick look."""
+    notebook with ``selfcheck.py`` and ``public_checks.py``) and its notebook alone for a quick look;
+    each edition ships the release in its own language where there is one."""
     if exception is not None or app.builder.format != "html":
         return
-    from .course import ASSIGNMENTS, archive_assignment
+    from .course import ASSIGNMENTS, archive_assignment, release_folder
 
     out = Path(app.outdir) / "exercises"
     out.mkdir(parents=True, exist_ok=True)
     for name in ASSIGNMENTS:
-        archive = archive_assignment(name, out / f"{name}.zip")
+        archive = archive_assignment(name, out / f"{name}.zip",
+                                     release_folder(name, app.config.language))
         with zipfile.ZipFile(archive) as z:  # the notebook exactly as the archive carries it
             (out / f"{name}.ipynb").write_bytes(z.read(f"{name}/{name}.ipynb"))
 
@@ -42,7 +47,8 @@ class ExerciseSolutions(SphinxDirective):
         path = Path(self.env.app.confdir) / "solutions" / name / f"{name}.ipynb"
         self.env.note_dependency(str(path))
         nb = nbformat.read(path, as_version=4)
-        body = [nodes.raw("", f"<details class=\"exercise-solution\"><summary>参考答案: {name}</summary>",
+        summary = html.escape(f"{gettext(self.env.app, '参考答案')}: {name}")
+        body = [nodes.raw("", f"<details class=\"exercise-solution\"><summary>{summary}</summary>",
                           format="html")]
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})

@@ -1,6 +1,7 @@
 """Every notebook page downloads as its *executed* notebook (``_sources/<page>.ipynb``).
 
-myst-nb writes ``<outdir>/../jupyter_execute/<page>.ipynb``, but when the outputs come from the
+myst-nb writes ``<page>.ipynb`` into its output folder (``numstab_book.i18n`` gives each edition its
+own, ``<outdir>/../jupyter_execute/<language>``), but when the outputs come from the
 jupyter-cache it writes the notebook *without* them (it merges the cached outputs into a copy), so
 the download would be empty.  Here the outputs are taken from the cache.
 """
@@ -8,14 +9,14 @@ the download would be empty.  Here the outputs are taken from the cache.
 from pathlib import Path
 
 
-def executed_notebook(pagename, outdir, cache_path):
+def executed_notebook(pagename, output_folder, cache_path):
     """The executed notebook of a page, as a reader should download it.
 
     Consecutive stream outputs are merged (as the page shows them), and the invisible outputs of
     ``glue`` and myst-nb's private metadata dropped."""
     import nbformat
 
-    written = Path(outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    written = Path(output_folder) / f"{pagename}.ipynb"
     if not written.is_file():
         return None
     nb = nbformat.read(written, as_version=4)
@@ -57,7 +58,7 @@ def _notebook_download(app, pagename, templatename, context, doctree):
         return
     import nbformat
 
-    nb = executed_notebook(pagename, app.outdir, app.config.nb_execution_cache_path)
+    nb = executed_notebook(pagename, app.env.mystnb_config.output_folder, app.config.nb_execution_cache_path)
     if nb is None:
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"

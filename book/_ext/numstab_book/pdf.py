@@ -26,6 +26,7 @@ from sphinx.util import logging
 
 from .chromium import Browser, missing, served
 from .font import ship_webfont
+from .i18n import SOURCE_LANGUAGE, gettext
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +87,13 @@ TOC = """
   return entries.map(clean);
 })(%(pages)s)
 """
-TOC_TITLE = "目录"
+TOC_TITLE = "目录"  # the source's; each edition prints its translation (numstab_book.i18n)
 
 FOOTER = ('<div style="font-size: 8px; width: 100%; text-align: center; color: #555;">'
           '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
 
 
-def section_pages(pdf: bytes, titles: list[str]) -> list[int | str]:
+def section_pages(pdf: bytes, titles: list[str], toc_title: str = TOC_TITLE) -> list[int | str]:
     """The page (1-based) each title heads, in order: the first page after the table of contents
     with a line that is the title.  (Chromium's outline can point to the page before, where the
     section's top margin starts when the heading itself was pushed to the next page.)"""
@@ -102,7 +103,7 @@ def section_pages(pdf: bytes, titles: list[str]) -> list[int | str]:
 
     lines = [{_norm(line) for line in page.extract_text().splitlines()}
              for page in PdfReader(io.BytesIO(pdf)).pages]
-    at = next((i + 1 for i, page in enumerate(lines) if _norm(TOC_TITLE) in page), 0)
+    at = next((i + 1 for i, page in enumerate(lines) if _norm(toc_title) in page), 0)
     pages = []
     for title in titles:
         hit = next((i for i in range(at, len(lines)) if _norm(title) in lines[i]), None)
@@ -139,7 +140,7 @@ class PdfHtmlBuilder(SingleFileHTMLBuilder):
         folder = Path(self.config.pdf_dir or self.outdir)
         if not folder.is_absolute():
             folder = Path(self.confdir) / folder
-        return folder / f"{self.config.pdf_basename}.pdf"
+        return folder / f"{self.config.pdf_basename}{edition_suffix(self.config.language)}.pdf"
 
     def print_book(self) -> bytes:
         # Each print starts from a freshly loaded page: Chromium lays a page out for print a little
@@ -147,13 +148,13 @@ class PdfHtmlBuilder(SingleFileHTMLBuilder):
         # and the page numbers of the first print must hold for the second.
         with served(Path(self.outdir)) as url, Browser() as browser:
             titles, draft = self._load_and_print(browser, url, pages=None)
-            pages = section_pages(draft, titles)
+            pages = section_pages(draft, titles, gettext(self.app, TOC_TITLE))
             return self._load_and_print(browser, url, pages=pages)[1]
 
     def _load_and_print(self, browser: Browser, url: str, pages) -> tuple[list[str], bytes]:
         browser.goto(f"{url}/{self.config.root_doc}.html")
         browser.evaluate(READY)
-        toc = TOC % {"title": TOC_TITLE, "pages": "null" if pages is None else _js_list(pages)}
+        toc = TOC % {"title": gettext(self.app, TOC_TITLE), "pages": "null" if pages is None else _js_list(pages)}
         titles = browser.evaluate(toc)
         return titles, self._print(browser)
 
@@ -164,6 +165,11 @@ class PdfHtmlBuilder(SingleFileHTMLBuilder):
                               footerTemplate=FOOTER, generateDocumentOutline=True,
                               generateTaggedPDF=True)
         return base64.b64decode(result["data"])
+
+
+def edition_suffix(language: str | None) -> str:
+    """``""`` for the source language's PDF, ``".en"`` for the English one (``numerical-stability.en.pdf``)."""
+    return "" if not language or language == SOURCE_LANGUAGE else f".{language}"
 
 
 def _js_list(values) -> str:

@@ -33,7 +33,7 @@ RULES = (
     Rule("constant_init_cnn", r"| `conv2` | `nn.Conv2d(channels, channels, 3, padding=1)`，之后 ReLU |",
          (CNN + "test_trajectory_matches_reference",)),
     Rule("constant_init_cnn", r"| 池化 | 全局平均池化，展平为 `[batch, channels]` |", (CNN + "test_trajectory_matches_reference",)),
-    Rule("constant_init_cnn", r"| dropout | 仅当 `dropout=True`：紧接在第一个 ReLU 之后的 `nn.Dropout(0.5)` |", (CNN + "test_dropout_unties",)),
+    Rule("constant_init_cnn", r"| dropout | 仅当 `dropout=True`：紧接在第一个 ReLU 之后的 `nn.Dropout(0.5)` |", (CNN + "test_dropout_unties", CNN + "test_dropout_rate_is_one_half")),
     Rule("constant_init_cnn", r"先调用 `torch.manual_seed(seed)`", (CNN + "test_seed_controls_random_init",)),
     Rule("constant_init_cnn", r"把网络中**每一个**参数（所有权重和偏置）都设为同一个常数 `value`",
          (CNN + "test_initial_weight_is_the_constant", CNN + "test_channels_stay_tied", CNN + "test_trajectory_matches_reference",
