@@ -135,7 +135,7 @@ def test_an_english_folder_self_checks_in_english_with_nothing_but_torch(tmp_pat
     assert "== self-check [clip_global_norm] ==" in out
     assert "but clipped[0] changed" in out  # a public check's own message
     assert "Hint: Below the threshold the factor is the 1 in min(1, ·)" in out
-    assert 'See: "Beyond" ../../book/en/numerical-stability.html#further-reading' in out
+    assert 'See: "Further Reading" ../../book/en/numerical-stability.html#further-reading' in out
     assert "public checks passed" in out and not any("\u4e00" <= c <= "\u9fff" for c in out)
 
 
@@ -203,7 +203,7 @@ def test_the_feedback_block_is_in_the_submissions_language(monkeypatch):
     en, zh = advice_html(checks, "en"), advice_html(checks, "zh_CN")
     hint = __import__("grader.checks.divergence.hints", fromlist=["HINTS"]).HINTS["lars_step::test_momentum"]
     assert "Checks that failed, with hints" in en and "One momentum buffer per parameter" in en
-    assert 'href="https://book.example/en/numerical-stability.html#further-reading"' in en and ">Beyond</a>" in en
+    assert 'href="https://book.example/en/numerical-stability.html#further-reading"' in en and ">Further Reading</a>" in en
     assert "没通过的检查" in zh and hint in zh and ">额外阅读</a>" in zh
     assert 'href="https://book.example/zh_CN/numerical-stability.html#further-reading"' in zh
     failed = Outcome("lars_step", "divergence/test_lars_step.py::test_momentum_buffer[cpu]", False, "m")
@@ -329,3 +329,17 @@ def test_a_language_marker_without_its_catalog_falls_back_to_the_source_language
     (folder / "locale" / "en" / "LC_MESSAGES" / "numstab.mo").unlink()
     out = run_student(folder)
     assert "== 自检 [clip_global_norm] ==" in out and "/zh_CN/numerical-stability.html" in out
+
+
+def test_the_section_titles_are_the_books_own_headings_in_each_language():
+    """The title a message shows for a section is the heading the book shows there (book/locale)."""
+    from babel.messages.pofile import read_po
+
+    from grader.layout import BOOK
+    from grader.student.selfcheck import SECTION_TITLES
+
+    for language in TRANSLATED:
+        with open(BOOK / "locale" / language / "LC_MESSAGES" / "numerical-stability.po", "rb") as f:
+            book = {m.id: m.string for m in read_po(f) if m.id}
+        for label, title in SECTION_TITLES.items():
+            assert i18n.section_title(label, language) == book[title], (label, language)
