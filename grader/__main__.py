@@ -37,6 +37,7 @@ def cmd_grade(args) -> int:
                                waiting_line, write_instructor_report)
     from grader.engine.gradebook import db_url_for
     from grader.engine.escape import for_terminal
+    from grader.i18n import _in
     from rich.text import Text
 
     def say(line: str, style: str | None = None) -> None:  # a line that may hold a student's bytes
@@ -58,7 +59,7 @@ def cmd_grade(args) -> int:
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
                                allow_weak=args.allow_weak_isolation, demo=args.demo, seed=args.seed,
                                progress=progress, runner=DaskRunner(args.scheduler) if args.scheduler else None,
-                               locked=lock is not None,
+                               locked=lock is not None, language=args.language,
                                limits={k: v for k, v in (("cell_seconds", args.cell_seconds),
                                                          ("submission_seconds", args.submission_seconds)) if v} or None)
     except (EngineError, ClusterError) as exc:
@@ -72,30 +73,33 @@ def cmd_grade(args) -> int:
     course = summary.course
     db_url = db_url_for(course)
     export_csv(course, db_url)
-    summary.problems += generate_feedback(course, summary.graded) if not args.no_feedback else []
+    summary.problems += generate_feedback(course, summary.graded, summary.language) if not args.no_feedback else []
     report = write_instructor_report(course, db_url, summary)
 
-    console.print(f"isolation ({summary.where}):")
+    language = summary.language  # the course's: this table, the report and the problem lines
+    console.print(_in(language, "隔离 ({where}):").format(where=summary.where), markup=False)
     for line in summary.layers.describe():
         console.print("  " + line, markup=False)
-    table = Table(title=f"Grades ({course.name})", caption="autograded points · written answers graded by hand "
-                  "(an untouched one is 0) · points still to grade by hand in formgrader")
-    table.add_column("student")
+    table = Table(title=_in(language, "成绩 ({course})").format(course=course.name),
+                  caption=_in(language, "自动评分的得分 · 人工评分的书面答案 (未作答为 0) · 仍待在 formgrader 中人工评分的分数"))
+    table.add_column(_in(language, "学生"))
     grid = totals(db_url)  # autograded points apart from the written answers formgrader grades
     assignments = sorted(grid)
     for a in assignments:
         table.add_column(a, justify="right")
     for student in sorted({s for a in grid.values() for s in a}):
         table.add_row(Text(for_terminal(student, one_line=True)),
-                      *[grid[a][student].label if student in grid[a] else "-" for a in assignments])
+                      *[grid[a][student].label(language) if student in grid[a] else "-" for a in assignments])
     console.print(table)
-    say(waiting_line(grid))
-    console.print(f"graded {len(summary.graded)}, unchanged {len(summary.unchanged)}, "
-                  f"skipped {len(summary.skipped)}, engine failures {len(summary.engine_failures)}")
-    problems = problem_lines(load_markers(course), set(summary.graded))
+    say(waiting_line(grid, language))
+    console.print(_in(language, "评分 {graded} 份, 未改动 {unchanged} 份, 跳过 {skipped} 份, 引擎故障 {failures} 次").format(
+        graded=len(summary.graded), unchanged=len(summary.unchanged), skipped=len(summary.skipped),
+        failures=len(summary.engine_failures)))
+    problems = problem_lines(load_markers(course), set(summary.graded), language)
     for line in collected + summary.skipped + problems + summary.problems + summary.engine_failures + summary.refused:
         say("  " + line, style="yellow")
-    console.print(f"grades: {course / 'grades.csv'}\nreport: {report}\nfeedback: {course / 'feedback'}")
+    console.print(_in(language, "成绩: {grades}\n报告: {report}\n反馈: {feedback}").format(
+        grades=course / "grades.csv", report=report, feedback=course / "feedback"), markup=False)
     return 1 if summary.engine_failures else 0
 
 
@@ -131,10 +135,18 @@ def cmd_check(args) -> int:
 
     nb = Path(args.notebook).resolve()
     if not nb.is_file():
-        print(f"找不到笔记本 {nb}")
+        print(selfcheck._("找不到笔记本 {path}").format(path=nb))
         return 2
     if nb.stem in ASSIGNMENTS:  # fall back to the repo's public checks where the release files are absent
         sys.path.append(str(checks_of(nb.stem)))
+    from grader import i18n
+    from grader.engine.boundary import language_of, read_submission
+    from grader.engine.notebook import NotebookError
+
+    try:  # the report in the notebook's own language, as in its release folder
+        i18n.use_language(language_of(read_submission(nb)) or i18n.SOURCE_LANGUAGE)
+    except NotebookError:
+        pass
     share = selfcheck.check_notebook(str(nb))
     return 0 if share == 1.0 else 1
 
@@ -181,6 +193,10 @@ def main(argv=None) -> int:
                    help="wall clock limit of one submission's cells and calls together (default 300)")
     g.add_argument("--book-url", default=None, help="where the feedback's links point: the published book's base URL "
                    "(default: GRADER_BOOK_URL, else the release's own book, ../../book/ from an exercise folder)")
+    g.add_argument("--language", choices=("zh_CN", "en"), default=None,
+                   help="the course's language: this table, report.html, problem lines, and the feedback of a "
+                   "notebook that does not say its own (default: c.Numstab.language in the course's "
+                   "nbgrader_config.py, else zh_CN); scores never depend on it")
     g.set_defaults(func=cmd_grade)
     d = sub.add_parser("demo", help="(re)build the bundled demo class into a course directory")
     d.add_argument("course")

@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_batch_changes_no_grade(cluster, local_grades, tmp_p
     total = len(list((course / "submitted").glob("*/*")))
     assert done_before < total, "the kill should land mid-batch"
     assert proc.returncode == 0, out[-3000:]
-    assert "engine failures 0" in out
+    assert "引擎故障 0 次" in out  # the course's language: zh_CN
     assert differences(grades(course), local_grades) == {}
     with Gradebook(db_url_for(course)) as gb:
         subs = [(s.student.id, s.assignment.name) for a in gb.assignments for s in a.submissions]
@@ -158,5 +158,5 @@ def test_a_job_crosses_the_wire_whole():
     from grader.engine.worker import Job
 
     job = Job("alice/divergence", "divergence", [(0, "import torch"), (3, "x = 1")], [("lars_step", 4.0)], 7,
-              locked=(0,))
+              locked=(0,), language="en")  # not the default: the language must travel too
     assert dataclasses.asdict(job_from_text(job_to_text(job))) == dataclasses.asdict(job)

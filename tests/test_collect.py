@@ -31,10 +31,21 @@ def test_layout_and_bad_entries(tmp_path):
     assert set(subs) == {"alice/symmetry", "bob/divergence", "dave/eigen_bounds"}
     alice = subs["alice/symmetry"]
     assert alice.notebook.name == "symmetry.ipynb" and alice.timestamp.year == 2026
+    assert any("多余的笔记本" in p for p in alice.problems) and any("符号链接" in p for p in alice.problems)
+    assert subs["bob/divergence"].notebook is None and "没有 divergence.ipynb" in subs["bob/divergence"].problems[0]
+    assert subs["dave/eigen_bounds"].notebook is None and "上限" in subs["dave/eigen_bounds"].problems[0]
+    text = "\n".join(found.skipped)
+    assert "不是有效的学生 id" in text and "是符号链接" in text
+    assert "未知的作业" in text and "不是 UTF-8" in text
+    # the same lines for a course whose language is English
+    english = collect(tmp_path, language="en")
+    subs = {s.key: s for s in english.submissions}
+    assert set(subs) == {"alice/symmetry", "bob/divergence", "dave/eigen_bounds"}
+    alice = subs["alice/symmetry"]
     assert any("extra notebook" in p for p in alice.problems) and any("symlink" in p for p in alice.problems)
     assert subs["bob/divergence"].notebook is None and "no divergence.ipynb" in subs["bob/divergence"].problems[0]
     assert subs["dave/eigen_bounds"].notebook is None and "limit" in subs["dave/eigen_bounds"].problems[0]
-    text = "\n".join(found.skipped)
+    text = "\n".join(english.skipped)
     assert "not a valid student id" in text and "is a symlink" in text
     assert "unknown assignment" in text and "not UTF-8" in text
 

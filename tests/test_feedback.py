@@ -7,7 +7,6 @@ import shutil
 import sys
 
 import pytest
-from myst_parser.slugs import github_slugify
 
 from grader.course.leaks import hint_leaks, scan
 from grader.engine.check import PartResult
@@ -16,8 +15,12 @@ from grader.engine.sections import Check, advice_html, tables
 from grader.layout import ASSIGNMENTS, BOOK, EXERCISES, checks_of, shipped_files
 from grader.student import selfcheck
 
-HEADINGS = {m.group(2).strip() for m in re.finditer(r"^(#{1,3}) (.+)$", (BOOK / "numerical-stability.md").read_text(),
-                                                     re.M)}
+CHAPTER = (BOOK / "numerical-stability.md").read_text(encoding="utf-8")
+HEADINGS = {m.group(2).strip() for m in re.finditer(r"^(#{1,3}) (.+)$", CHAPTER, re.M)}
+# the chapter's language-neutral section labels (shared contract with the book: a MyST target before each heading)
+LABELS = {"numerical-stability", "vanishing-and-exploding-gradients", "vanishing-gradients", "exploding-gradients",
+          "breaking-the-symmetry", "stabilizing-training", "parameter-initialization", "default-initialization",
+          "xavier-initialization", "further-reading", "summary", "exercises", "references"}
 
 
 def checks_of_assignment(assignment: str) -> list[Check]:
@@ -39,10 +42,18 @@ ALL_CHECKS = [c for a in ASSIGNMENTS for c in checks_of_assignment(a)]
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: f"{c.assignment}/{c.function}")
 def test_every_check_names_a_section_of_the_book_and_has_a_hint(check):
     section, hint = check.advice
-    assert section in HEADINGS, f"{check}: no section, or {section!r} is not a heading of the chapter"
+    assert section in LABELS, f"{check}: no section, or {section!r} is not a label of the chapter's sections"
     assert hint and "\n" not in hint and len(hint) < 160, f"{check}: a hint is one short line"
-    # the link's anchor is the id myst gives that heading (myst_heading_anchors)
-    assert selfcheck.anchor(section) == github_slugify(section)
+
+
+def test_the_section_labels_are_the_chapters_headings():
+    """Each label's title (the source language) is a heading of the chapter; where the chapter already carries
+    its MyST targets, the target stands right before that heading."""
+    assert set(selfcheck.SECTION_TITLES) == LABELS
+    for label, title in selfcheck.SECTION_TITLES.items():
+        assert title in HEADINGS, f"{label}: {title!r} is not a heading of the chapter"
+        if f"({label})=" in CHAPTER:
+            assert re.search(rf"^\({re.escape(label)}\)=\s*\n#{{1,3}} {re.escape(title)}\s*$", CHAPTER, re.M), label
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -77,7 +88,29 @@ def test_the_leak_scan_finds_a_hidden_hint_in_a_release(tmp_path):
     assert scan(tmp_path) == []
     hidden = importlib.import_module("grader.checks.divergence.hints").HINTS["lars_step::test_momentum"]
     (tmp_path / "divergence" / "notes.py").write_text(f'HINTS = {{\n    "lars_step::test_momentum": "{hidden}",\n}}\n')
-    assert any("hidden line" in leak.what for leak in scan(tmp_path))
+    assert any(leak.what.startswith("hidden message") and "notes.py" in leak.where for leak in scan(tmp_path))
+
+
+def test_the_leak_scan_finds_a_hidden_message_in_an_english_release(tmp_path):
+    """The catalog an English exercise ships holds no hidden check's message and no hidden hint, in either
+    language; the instructor's catalog, or a hidden hint's English, put in a release is found."""
+    from grader import i18n
+
+    folder = tmp_path / "divergence"
+    shutil.copytree(EXERCISES / "divergence", folder)
+    for name, data in i18n.shipped_language_files("en").items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    assert scan(tmp_path) == []
+    instructor_mo = folder / "locale" / "en" / "LC_MESSAGES" / "numstab_grader.mo"
+    instructor_mo.write_bytes(i18n.compiled(i18n.INSTRUCTOR_DOMAIN, "en"))
+    assert any(leak.what.startswith("hidden message") and leak.where.endswith("numstab_grader.mo")
+               for leak in scan(tmp_path))
+    instructor_mo.unlink()
+    hint = importlib.import_module("grader.checks.divergence.hints").HINTS["lars_step::test_momentum"]
+    (folder / "README.txt").write_text(i18n.translation("en").gettext(hint) + "\n")
+    assert i18n.translation("en").gettext(hint) != hint
+    assert [leak.where for leak in scan(tmp_path)] == [str(folder / "README.txt")]
 
 
 def test_no_hint_gives_away_a_number_or_a_hidden_line(monkeypatch):
@@ -95,7 +128,7 @@ def test_the_report_of_a_failed_check_carries_its_hint_and_link_once(monkeypatch
     text = PartResult("divergence", "lars_step", outcomes, seed=1).report()
     hint = importlib.import_module("grader.checks.divergence.hints").HINTS["lars_step::test_momentum"]
     assert text.count(f"提示: {hint}") == 1
-    assert "参见: 《额外阅读》 https://book.example/ch/numerical-stability.html#额外阅读" in text
+    assert "参见: 《额外阅读》 https://book.example/ch/zh_CN/numerical-stability.html#further-reading" in text
     page = advice_html([Check.from_nodeid("lars_step", o.nodeid) for o in outcomes if not o.passed])
     assert page.count("<li>") == 1 and page.count("test_momentum_buffer") == 1
     # two checks with the part's own hint: one item naming both, and the report says the hint once
@@ -104,7 +137,7 @@ def test_the_report_of_a_failed_check_carries_its_hint_and_link_once(monkeypatch
     page = advice_html([Check.from_nodeid("lars_step", o.nodeid) for o in shared])
     assert page.count("<li>") == 1 and "test_no_momentum_no_decay</code>, <code>test_gradient_scale_invariance" in page
     assert PartResult("divergence", "lars_step", shared, seed=1).report().count("提示: ") == 1
-    assert 'href="https://book.example/ch/numerical-stability.html#%E9%A2%9D%E5%A4%96%E9%98%85%E8%AF%BB"' in page
+    assert 'href="https://book.example/ch/zh_CN/numerical-stability.html#further-reading"' in page and "额外阅读" in page
 
 
 def test_the_self_check_prints_a_hint_and_a_link_under_each_failed_public_check(monkeypatch, capsys):
@@ -122,7 +155,7 @@ def test_the_self_check_prints_a_hint_and_a_link_under_each_failed_public_check(
     assert share < 1 and out.count("提示: ") == out.count("  ✗ ")
     hints = importlib.import_module("grader.checks.divergence.book_sections").HINTS
     assert hints["check_clip_global_norm__below_threshold_unchanged"] in out
-    assert "参见: 《额外阅读》 ../../book/numerical-stability.html#额外阅读" in out
+    assert "参见: 《额外阅读》 ../../book/zh_CN/numerical-stability.html#further-reading" in out
     # the self-check knows only the shipped hints
     hidden = importlib.import_module("grader.checks.divergence.hints").HINTS
     assert not any(h in out for h in hidden.values())
@@ -142,4 +175,5 @@ def test_in_jupyter_the_self_check_also_shows_clickable_links(monkeypatch, capsy
     selfcheck.check("clip_global_norm", {})  # nothing defined: every check fails
     assert "笔记本中没有定义" in capsys.readouterr().out
     (page,) = [h.data for h in shown]
-    assert page.count("<a ") == 1 and 'href="https://book.example/numerical-stability.html#%E9%A2%9D' in page
+    assert page.count("<a ") == 1 and 'href="https://book.example/zh_CN/numerical-stability.html#further-reading"' in page
+    assert ">额外阅读</a>" in page

@@ -254,7 +254,7 @@ def alone(tmp_path_factory):
 def test_the_run_finishes_with_report_grades_and_exit_status_0(hostile_run):
     course, run, _ = hostile_run
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    assert "engine failures 0" in run.stdout
+    assert "引擎故障 0 次" in run.stdout  # the course's language: zh_CN
     assert (course / "report.html").is_file() and (course / "grades.csv").is_file()
     students = {line.split(",")[3] for line in (course / "grades.csv").read_text().splitlines()[1:]}
     expected = {"honest", "partial", *AFTER_SETUP, *BEFORE_SETUP, *REDEFINE_LAST, *FLOODS, *FOLDERS, *SHAPES}
@@ -312,27 +312,28 @@ def test_bad_notebook_shapes_are_a_problem_line_naming_file_cell_and_reason(host
     course, run, _ = hostile_run
     report = (course / "report.html").read_text()
     lines = {row: " ".join(marker(course, row)["problems"]) for row in SHAPES}
-    assert "cell 0: Expected `object`, got `str` at metadata.nbgrader" in lines["nbgrader-str"]
-    assert "cell 5: Expected `str`, got `array` at metadata.nbgrader.grade_id" in lines["grade-id-list"]
-    assert "Expected `array`, got `str` at cells" in lines["cells-str"]
-    assert "nested too deeply" in lines["deep-nesting"]
+    # in the course's language (zh_CN); msgspec's own reason stays as msgspec says it
+    assert "单元格 0: Expected `object`, got `str` (位于 metadata.nbgrader)" in lines["nbgrader-str"]
+    assert "单元格 5: Expected `str`, got `array` (位于 metadata.nbgrader.grade_id)" in lines["grade-id-list"]
+    assert "Expected `array`, got `str` (位于 cells)" in lines["cells-str"]
+    assert "嵌套太深" in lines["deep-nesting"]
     for row, line in lines.items():
-        assert f"submitted/{row}/{A}/{A}.ipynb: not a valid notebook" in line and "scored 0" in line, (row, line)
+        assert f"submitted/{row}/{A}/{A}.ipynb: 不是有效的笔记本" in line and "计 0 分" in line, (row, line)
         assert f"{row}/{A}: " in report and f"{row}/{A}: " in run.stdout
 
 
 def test_odd_folders_are_a_few_lines_and_a_link_is_never_read(hostile_run):
     course, run, _ = hostile_run
     problems = marker(course, "many-files")["problems"]
-    assert len(problems) == 20 and "and 481 more odd entries" in problems[-1]
-    assert any("file name is not UTF-8" in p for p in marker(course, "non-utf8-name")["problems"])
-    assert "\x1b" not in run.stdout.split("Grades (")[-1]  # the raw name's escape bytes never reach the console
+    assert len(problems) == 20 and "还有 481 个异常条目" in problems[-1]
+    assert any("文件名不是 UTF-8" in p for p in marker(course, "non-utf8-name")["problems"])
+    assert "\x1b" not in run.stdout.split("成绩 (")[-1]  # the raw name's escape bytes never reach the console
     assert not (course / "autograded" / "symlinked-notebook" / A / f"{A}.ipynb").exists()
     # the similarity report never reads through the link: otherwise it would flag a 100% copy of honest
     report = (course / "report.html").read_text()
     # the grades table lists every student (the link's owner with its 0); only the similarity sections matter
-    similarity = "".join(part.split("<h2")[0] for part in report.split("<h3>Similar solution code</h3>")[1:])
-    assert "Similar solution code" in report and "honest</td>" in report
+    similarity = "".join(part.split("<h2")[0] for part in report.split("<h3>相似的解答代码</h3>")[1:])
+    assert "相似的解答代码" in report and "honest</td>" in report
     assert "symlinked-notebook</td>" not in similarity and "symlinked-notebook.py" not in \
         {p.name for p in (course / "similarity" / A / "code").iterdir()}
 

@@ -213,9 +213,9 @@ def test_the_console_shows_escape_bytes_as_escapes(graded):
     out = (run.stdout + run.stderr).decode("utf-8")
     assert not CONTROLS.search(out.replace("\n", "").replace("\t", "")), repr(CONTROLS.search(out))
     visible = for_terminal(hm.ESCAPES, one_line=True)
-    assert f"link{visible}: symlink in the submission" in out
-    assert f"notes{visible}.ipynb: extra notebook" in out
-    assert f"x{visible}' is not a valid student id" in out
+    assert f"link{visible}: 提交中的符号链接" in out  # the course's language: zh_CN
+    assert f"notes{visible}.ipynb: 多余的笔记本" in out
+    assert f"x{visible}' 不是有效的学生 id" in out
     assert re.search(r"mallory/eigen_bounds: cell \d+: removed from what the instructor's pages show: <script>", out)
 
 

@@ -71,8 +71,12 @@ def test_public_files_ship_beside_each_release(assignment):
     public = (EXERCISES / assignment / "public_checks.py").read_text()
     assert re.findall(r"^import (\w+)|^from (\w+)", public, re.M)
     for mod in re.findall(r"^(?:import|from) (\w+)", public, re.M):
-        assert mod in {"torch", "math", "random", "itertools", "collections", "__future__", "functools"}, \
+        # selfcheck: the file shipped beside them (its `_` gives a message in the exercise's language)
+        assert mod in {"torch", "math", "random", "itertools", "collections", "__future__", "functools", "selfcheck"}, \
             f"public checks of {assignment} import {mod}: students only have torch"
+    selfcheck = (EXERCISES / assignment / "selfcheck.py").read_text()
+    for mod in re.findall(r"^(?:import|from) (\w+)", selfcheck, re.M):  # the standard library and torch only
+        assert mod in sys.stdlib_module_names | {"torch", "__future__"}, f"selfcheck.py imports {mod}"
 
 
 def test_plain_nbgrader_generate_assignment_gives_a_release_whose_first_cell_runs(tmp_path):

@@ -1,16 +1,18 @@
 """Public self-checks, runnable with nothing but torch (this file ships to students as ``selfcheck.py``).
 
 ``check(part)`` runs the public checks of one part of the assignment in the current folder against the
-notebook's own functions and prints a report in Chinese.  The grader reuses ``LocalStudent`` and
-``call_with_fixtures`` so that students and graders drive submissions the same way.
+notebook's own functions and prints a report in the exercise's language: Chinese, or the language named by
+``language.txt`` beside this file, whose messages come from ``locale/<language>/LC_MESSAGES/numstab.mo``
+(standard gettext).  The grader reuses ``LocalStudent`` and ``call_with_fixtures`` so that students and
+graders drive submissions the same way, and swaps in its own catalogs (grader/i18n.py).
 """
 from __future__ import annotations
 
+import gettext
 import importlib
 import inspect
 import os
 import random
-import re
 import sys
 import traceback
 import urllib.parse
@@ -24,6 +26,95 @@ BOOK_PAGE = "numerical-stability.html"
 # (dist/student/exercises/<a>/ -> dist/student/book/).  GRADER_BOOK_URL points elsewhere, e.g. at the
 # published book; `python -m grader grade --book-url` sets it for the feedback.
 DEFAULT_BOOK_URL = "../../book/"
+
+# -- language ------------------------------------------------------------------------------------------------
+# The locked cells are the same in every language, so the folder says which language it was released in:
+# LANGUAGE_FILE beside this file (absent: the source language).  Messages are marked _() in the source
+# language; N_() marks a table entry that is translated where it is shown.
+SOURCE_LANGUAGE = "zh_CN"
+LANGUAGE_FILE = "language.txt"
+DOMAIN = "numstab"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _folder_language() -> str:
+    """The language LANGUAGE_FILE names, when this folder carries its catalog; the source language otherwise."""
+    try:
+        with open(os.path.join(HERE, LANGUAGE_FILE), encoding="utf-8") as f:
+            named = f.read(100).strip()
+    except OSError:
+        return SOURCE_LANGUAGE
+    catalog = os.path.join(HERE, "locale", named, "LC_MESSAGES", DOMAIN + ".mo")
+    return named if named and "/" not in named and os.path.isfile(catalog) else SOURCE_LANGUAGE
+
+
+def _load_catalog(language: str) -> gettext.NullTranslations:
+    """The compiled catalog shipped beside this file; none (the source text) for the source language."""
+    if language == SOURCE_LANGUAGE:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, os.path.join(HERE, "locale"), languages=[language], fallback=True)
+
+
+load_catalog = _load_catalog  # the grader installs its own loader (grader.i18n), reading the .po files
+_catalogs: dict[str, gettext.NullTranslations] = {}
+_language: list[str] = []  # set once read, or by the grader for each submission (use_language)
+
+
+def language() -> str:
+    """The language this process speaks to the student in."""
+    if not _language:
+        _language.append(_folder_language())
+    return _language[0]
+
+
+def use_language(lang: str) -> None:
+    """From now on, messages in ``lang`` (the grader: the language of the submission it checks)."""
+    _language[:] = [lang]
+
+
+def translation(lang: str | None = None) -> gettext.NullTranslations:
+    lang = lang or language()
+    if lang not in _catalogs:
+        _catalogs[lang] = load_catalog(lang)
+    return _catalogs[lang]
+
+
+def _(message: str) -> str:
+    """``message`` (source language) in the current language."""
+    return translation().gettext(message)
+
+
+def _in(lang: str | None, message: str) -> str:
+    """``message`` in ``lang`` (None: the current language)."""
+    return translation(lang).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog; it is translated where it is shown (``_(value)``)."""
+    return message
+
+
+# The chapter's sections by their language-neutral labels (the book's MyST targets), with their titles.
+SECTION_TITLES = {
+    "numerical-stability": N_("数值稳定性和模型初始化"),
+    "vanishing-and-exploding-gradients": N_("梯度消失和梯度爆炸"),
+    "vanishing-gradients": N_("梯度消失"),
+    "exploding-gradients": N_("梯度爆炸"),
+    "breaking-the-symmetry": N_("打破对称性"),
+    "stabilizing-training": N_("让训练更加稳定"),
+    "parameter-initialization": N_("参数初始化"),
+    "default-initialization": N_("默认初始化"),
+    "xavier-initialization": N_("Xavier初始化"),
+    "further-reading": N_("额外阅读"),
+    "summary": N_("小结"),
+    "exercises": N_("练习"),
+    "references": N_("参考文献"),
+}
+
+
+def section_title(label: str, lang: str | None = None) -> str:
+    """The heading of a section of the chapter, in ``lang`` (default: the current language)."""
+    return translation(lang).gettext(SECTION_TITLES.get(label, label))
 
 
 class StudentError(Exception):
@@ -56,12 +147,12 @@ def plain(value, depth: int = 0):
     Subclasses and exotic objects are refused, so an object whose ``__eq__`` lies never reaches a check.
     """
     if depth > 20:
-        raise StudentError("返回值嵌套过深 (nested deeper than 20 levels)")
+        raise StudentError(_("返回值嵌套过深 (超过 20 层)"))
     if value is None or type(value) in (bool, int, float, str):
         return value
     if isinstance(value, torch.Tensor):
         if type(value) is not torch.Tensor and not isinstance(value, torch.nn.Parameter):
-            raise StudentError(f"返回了 torch.Tensor 的子类 {type(value).__name__}; 请返回普通张量")
+            raise StudentError(_("返回了 torch.Tensor 的子类 {name}; 请返回普通张量").format(name=type(value).__name__))
         return torch.Tensor.detach(value).clone().as_subclass(torch.Tensor)
     if type(value) in (list, tuple):
         return type(value)(plain(v, depth + 1) for v in value)
@@ -69,7 +160,7 @@ def plain(value, depth: int = 0):
         return {plain(k, depth + 1): plain(v, depth + 1) for k, v in value.items()}
     if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "shape", None) == ():
         return value.item()
-    raise StudentError(f"返回值类型 {type(value).__name__} 不是普通数据 (张量、数字、列表、字典)")
+    raise StudentError(_("返回值类型 {name} 不是普通数据 (张量、数字、列表、字典)").format(name=type(value).__name__))
 
 
 class LocalStudent:
@@ -83,7 +174,7 @@ class LocalStudent:
 
     def _lookup(self, name: str):
         if name not in self.ns:
-            raise StudentError(f"笔记本中没有定义 `{name}` (name `{name}` is not defined in the notebook)")
+            raise StudentError(_("笔记本中没有定义 `{name}`").format(name=name))
         return self.ns[name]
 
     def get(self, name: str):
@@ -96,9 +187,9 @@ class LocalStudent:
         try:
             result = fn(*args, **kwargs)
         except NotImplementedError:
-            raise StudentError(f"`{name}` 还没有实现 (it still raises NotImplementedError)") from None
+            raise StudentError(_("`{name}` 还没有实现 (仍然抛出 NotImplementedError)").format(name=name)) from None
         except Exception as exc:  # a student's bug is a failed check, reported with its own message
-            raise StudentError(f"`{name}` 抛出异常: {type(exc).__name__}: {exc}") from None
+            raise StudentError(_("`{name}` 抛出异常: {error}").format(name=name, error=f"{type(exc).__name__}: {exc}")) from None
         return plain(result)
 
     def optimizer_steps(self, cls_name: str, params: list, grads: list[list], return_state: bool = False,
@@ -132,7 +223,7 @@ class LocalStudent:
                 history.append([p.detach().clone() for p in leaves])
             state = [dict(opt.state[p]) if p in getattr(opt, "state", {}) else {} for p in leaves]
         except Exception as exc:
-            raise StudentError(f"`{cls_name}` 抛出异常: {type(exc).__name__}: {exc}") from None
+            raise StudentError(_("`{name}` 抛出异常: {error}").format(name=cls_name, error=f"{type(exc).__name__}: {exc}")) from None
         if not return_state:
             return plain(history)
         return plain(history), [{str(k): _plain_or_type(v) for k, v in s.items()} for s in state]
@@ -215,30 +306,28 @@ def lookup(table: dict, part: str, function: str):
     return table[max(keys, key=len)] if keys else table.get(part)
 
 
-def anchor(heading: str) -> str:
-    """The id myst gives a heading (``myst_heading_anchors``: GitHub's slug, which keeps Chinese characters)."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
-
-
-def book_url(section: str, readable: bool = False, base: str | None = None) -> str:
-    """Link to a section of the chapter under ``base``, GRADER_BOOK_URL or the release's own book;
-    ``readable`` leaves the Chinese anchor unescaped (for text, where a reader sees it)."""
+def book_url(section: str, base: str | None = None, lang: str | None = None) -> str:
+    """Link to a section (its label) of the chapter in ``lang`` (default: the current language), under
+    ``base``, GRADER_BOOK_URL or the release's own book: ``<book root>/<lang>/numerical-stability.html#<label>``."""
     base = base or os.environ.get("GRADER_BOOK_URL") or DEFAULT_BOOK_URL
-    fragment = anchor(section) if readable else urllib.parse.quote(anchor(section))
-    return f"{base.rstrip('/')}/{BOOK_PAGE}#{fragment}"
+    return f"{base.rstrip('/')}/{lang or language()}/{BOOK_PAGE}#{urllib.parse.quote(section)}"
 
 
 def advice(tables, part: str, function: str) -> tuple[str | None, str | None]:
-    """(section, hint) for a check, from the first of ``tables`` (modules with SECTIONS and HINTS) that has one."""
+    """(section label, hint in the source language) for a check, from the first of ``tables`` (modules with
+    SECTIONS and HINTS) that has one."""
     section = next((s for t in tables if (s := lookup(getattr(t, "SECTIONS", {}), part, function))), None)
     hint = next((h for t in tables if (h := lookup(getattr(t, "HINTS", {}), part, function))), None)
     return section, hint
 
 
-def advice_lines(section: str | None, hint: str | None, indent: str = "    ") -> list[str]:
-    """What a failed check adds to a report: the hint, then where the book teaches it."""
-    lines = [f"{indent}提示: {hint}"] if hint else []
-    return lines + ([f"{indent}参见: 《{section}》 {book_url(section, readable=True)}"] if section else [])
+def advice_lines(section: str | None, hint: str | None, indent: str = "    ", lang: str | None = None) -> list[str]:
+    """What a failed check adds to a report, in ``lang``: the hint, then where the book teaches it."""
+    lines = [indent + _in(lang, "提示: {hint}").format(hint=_in(lang, hint))] if hint else []
+    if section:
+        lines.append(indent + _in(lang, "参见: 《{title}》 {url}").format(title=section_title(section, lang),
+                                                                     url=book_url(section, lang=lang)))
+    return lines
 
 
 def _sections_module():
@@ -256,13 +345,13 @@ def check(part: str, namespace: dict | None = None) -> float:
     sections = [m for m in [_sections_module()] if m is not None]
     checks = public_checks_for(module, part)
     if not checks:
-        print(f"[{part}] 没有找到这一部分的公开检查 (no public checks for part '{part}')")
+        print(_("[{part}] 没有找到这一部分的公开检查").format(part=part))
         return 0.0
     student = LocalStudent(namespace)
     seed = random.SystemRandom().randrange(2**31)
     passed = total = 0
     links: dict[str, str] = {}
-    print(f"== 自检 [{part}] ==")
+    print(_("== 自检 [{part}] ==").format(part=part))
     for fn in checks:
         for device in grading_devices() if "device" in inspect.signature(fn).parameters else ["cpu"]:
             total += 1
@@ -272,10 +361,11 @@ def check(part: str, namespace: dict | None = None) -> float:
             except StudentError as exc:
                 print(f"  ✗ {label}: {exc}")
             except AssertionError as exc:
-                print(f"  ✗ {label}: {exc or '结果不符合要求'}")
+                print(f"  ✗ {label}: " + (str(exc) or _("结果不符合要求")))
             except Exception as exc:
                 where = traceback.extract_tb(exc.__traceback__)[-1]
-                print(f"  ✗ {label}: 检查出错 {type(exc).__name__}: {exc} (line {where.lineno})")
+                print(f"  ✗ {label}: " + _("检查出错 {error} (第 {line} 行)").format(error=f"{type(exc).__name__}: {exc}",
+                                                                            line=where.lineno))
             else:
                 passed += 1
                 print(f"  ✓ {label}")
@@ -285,7 +375,8 @@ def check(part: str, namespace: dict | None = None) -> float:
                 print(line)
             if section:
                 links[section] = book_url(section)
-    print(f"公开检查通过 {passed}/{total}。评分时还会运行更多隐藏检查 (随机输入), 通过公开检查不代表满分。")
+    print(_("公开检查通过 {passed}/{total}。评分时还会运行更多隐藏检查 (随机输入), 通过公开检查不代表满分。")
+          .format(passed=passed, total=total))
     _show_links(links)
     return passed / total
 
@@ -298,9 +389,10 @@ def _show_links(links: dict[str, str]) -> None:
     from html import escape
     from IPython.display import HTML, display
 
-    items = "".join(f'<li><a href="{escape(url)}" target="_blank">{escape(section)}</a></li>'
+    items = "".join(f'<li><a href="{escape(url)}" target="_blank">{escape(section_title(section))}</a></li>'
                     for section, url in links.items())
-    display(HTML(f"<p>复习书中的这些小节:</p><ul>{items}</ul>"))
+    title = escape(_("复习书中的这些小节:"))
+    display(HTML(f"<p>{title}</p><ul>{items}</ul>"))
 
 
 def check_notebook(path: str) -> float:
@@ -322,12 +414,12 @@ def check_notebook(path: str) -> float:
             try:
                 exec(compile(runnable_source(cell["source"]), f"{path} cell {i}", "exec"), ns)
             except Exception as exc:
-                print(f"单元格 {i} 出错: {type(exc).__name__}: {exc}")
+                print(_("单元格 {index} 出错: {error}").format(index=i, error=f"{type(exc).__name__}: {exc}"))
     shares = [check(part, ns) for part in parts]
     return sum(shares) / len(shares) if shares else 0.0
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("用法: python selfcheck.py 笔记本.ipynb")
+        sys.exit(_("用法: python selfcheck.py 笔记本.ipynb"))
     check_notebook(sys.argv[1])

@@ -4,7 +4,9 @@ Used by `make release` (which refuses to ship on a finding) and by the tests on 
 """
 from __future__ import annotations
 
+import functools
 import html
+import io
 import json
 import re
 import zipfile
@@ -135,9 +137,60 @@ def _lines(name: str, text: str) -> set[str]:
     return {line.strip() for line in text.splitlines()}
 
 
+@functools.cache
+def hidden_messages() -> frozenset[str]:
+    """The messages of the hidden checks and their hints, in every language (the instructor domain's
+    entries from grader/checks/ that the shipped domain does not also hold): never in a student artefact."""
+    from grader import i18n
+
+    out = set()
+    for language in i18n.LANGUAGES:
+        if language == i18n.SOURCE_LANGUAGE:
+            continue
+        shipped = {s for m in i18n.read_catalog(i18n.SHIPPED_DOMAIN, language) for s in (m.id, m.string) if s}
+        for m in i18n.read_catalog(i18n.INSTRUCTOR_DOMAIN, language):
+            if m.id and m.locations and all(path.startswith("grader/checks/") for path, _line in m.locations):
+                out |= {s for s in (m.id, m.string) if s and s not in shipped}
+    return frozenset(out)
+
+
+def _catalogs(root: Path):
+    """(name, bytes) of every compiled gettext catalog (.mo) under ``root``, zip members included."""
+    root = Path(root)
+    for path in [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()):
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as z:
+                for member in z.namelist():
+                    if member.endswith(".mo"):
+                        yield f"{path}!{member}", z.read(member)
+        elif path.suffix == ".mo":
+            yield str(path), path.read_bytes()
+
+
+def catalog_leaks(root: Path) -> list[Leak]:
+    """A compiled catalog that holds a hidden check's message or a hidden hint (either language)."""
+    from babel.messages.mofile import read_mo
+
+    leaks = []
+    for name, data in _catalogs(root):
+        try:
+            entries = read_mo(io.BytesIO(data))
+        except Exception:  # whatever a corrupt file makes the reader raise: it cannot be vouched for
+            leaks.append(Leak(name, "not a readable gettext catalog"))
+            continue
+        strings = {s for m in entries for part in (m.id, m.string) for s in
+                   (part if isinstance(part, (tuple, list)) else [part]) if isinstance(s, str) and s}
+        for message in sorted(strings & hidden_messages()):
+            leaks.append(Leak(name, f"hidden message {message[:60]!r}"))
+    return leaks
+
+
 def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
     """Every leak under ``root`` (folders, files, zip members); empty when the artefact is clean."""
     needles = secrets(assignments)
+    published = "\n".join(set().union(*(public_lines(a) for a in assignments)))
+    # what a public file also says (in part) is no secret; shorter ones could be said in public by chance
+    messages = sorted(m for m in hidden_messages() if len(m) >= 25 and m not in published)
     hidden_files = {p.name for a in assignments for p in instructor_files(a)}
     leaks = []
     for path in [Path(root), *Path(root).rglob("*")]:
@@ -147,9 +200,14 @@ def scan(root: Path, assignments=ASSIGNMENTS) -> list[Leak]:
         for marker in MARKERS:
             if marker in text:
                 leaks.append(Leak(name, f"marker {marker!r}"))
-        for line in sorted(needles & _lines(name, text)):
+        lines = _lines(name, text)
+        for line in sorted(needles & lines):
             leaks.append(Leak(name, f"hidden line {line[:60]!r}"))
-    return leaks
+        seen = "\n".join(lines)
+        for message in messages:
+            if message in seen:
+                leaks.append(Leak(name, f"hidden message {message[:60]!r}"))
+    return leaks + catalog_leaks(root)
 
 
 def _hint_tables(assignment: str) -> dict[str, dict[str, str]]:
@@ -166,16 +224,23 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e-?\d+)?")
 def hint_leaks(assignments=ASSIGNMENTS) -> list[Leak]:
     """Hints that give something away: a number that nothing public states (a hidden input or an expected
     value), or a line of a solution, hidden check or reference.  Hints reach students (the public ones in
-    every release, the hidden ones in feedback), so every one of them is scanned."""
+    every release, the hidden ones in feedback), so every one of them is scanned, in every language."""
+    from grader import i18n
+
     leaks = []
     for a in assignments:
         published = " ".join(public_lines(a))
         public_numbers = set(NUMBER.findall(published))
         hidden = {l for l in solution_lines(a) | hidden_lines(a) if len(l) >= 25}
         for where, table in _hint_tables(a).items():
-            for key, hint in table.items():
-                for number in sorted(set(NUMBER.findall(hint)) - public_numbers):
-                    leaks.append(Leak(f"{where} [{key}]", f"number {number} is not stated anywhere public"))
-                for line in sorted(l for l in hidden if l in hint and l not in published):
-                    leaks.append(Leak(f"{where} [{key}]", f"hidden line {line[:60]!r}"))
+            for key, source in table.items():
+                for language in i18n.LANGUAGES:
+                    hint, shown = i18n._in(language, source), f"{where} [{key}]" + (
+                        f" ({language})" if language != i18n.SOURCE_LANGUAGE else "")
+                    if language != i18n.SOURCE_LANGUAGE and hint == source:  # untranslated: scanned already
+                        continue
+                    for number in sorted(set(NUMBER.findall(hint)) - public_numbers):
+                        leaks.append(Leak(shown, f"number {number} is not stated anywhere public"))
+                    for line in sorted(l for l in hidden if l in hint and l not in published):
+                        leaks.append(Leak(shown, f"hidden line {line[:60]!r}"))
     return leaks

@@ -26,6 +26,8 @@ import nbformat
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 from nbformat.v4.nbbase import random_cell_id
 
+from grader import i18n
+from grader.i18n import _in
 from grader.engine.notebook import NotebookError
 from grader.engine.wire import MAX_CELLS, MAX_SOURCE
 
@@ -87,9 +89,16 @@ class LanguageInfo(_Open):
     codemirror_mode: Short | dict[Short, Short | int] | UnsetType = UNSET
 
 
+class NumstabMeta(_Open):
+    """Our own notebook metadata: the language the notebook was released in."""
+    language: Short | UnsetType = UNSET
+
+
 class NotebookMeta(_Open):
     kernelspec: KernelSpec | UnsetType = UNSET
     language_info: LanguageInfo | UnsetType = UNSET
+    # Kept raw and read leniently (``release_language``): a bad value here must never cost a score.
+    numstab: msgspec.Raw | UnsetType = UNSET
 
 
 class Notebook(_Open):
@@ -108,51 +117,73 @@ def printable(text: str, cap: int = 300) -> str:
     return "".join(c if c.isprintable() else "?" for c in text[:cap])
 
 
-def _reason(exc: msgspec.ValidationError) -> str:
+def _reason(exc: msgspec.ValidationError, language: str) -> str:
+    """msgspec's reason (its own English) and where it applies, in ``language``."""
     text = str(exc)
     if m := _CELL_PATH.match(text):
-        where = f" at {m.group(3)}" if m.group(3) else ""
-        return f"cell {m.group(2)}: {m.group(1)}{where}"
+        if m.group(3):
+            return _in(language, "单元格 {index}: {error} (位于 {where})").format(index=m.group(2), error=m.group(1),
+                                                                           where=m.group(3))
+        return _in(language, "单元格 {index}: {error}").format(index=m.group(2), error=m.group(1))
     if m := _PATH.match(text):
-        return f"{m.group(1)} at {m.group(2) or 'the top level'}"
+        where = m.group(2) or _in(language, "顶层")
+        return _in(language, "{error} (位于 {where})").format(error=m.group(1), where=where)
     return text
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, language: str = i18n.SOURCE_LANGUAGE) -> bytes:
     """The file, read without following a symlink and only when it is a regular file within the cap."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
-        raise NotebookError(f"{path}: cannot read the file ({exc.strerror})") from None
+        raise NotebookError(_in(language, "{path}: 无法读取文件 ({error})").format(path=path, error=exc.strerror)) from None
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise NotebookError(f"{path}: not a regular file")
+            raise NotebookError(_in(language, "{path}: 不是普通文件").format(path=path))
         if info.st_size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(f"{path}: {info.st_size // 2**20} MiB is over the {MAX_NOTEBOOK_BYTES // 2**20} MiB limit")
+            raise NotebookError(_in(language, "{path}: {size} MiB 超过了 {limit} MiB 的上限").format(
+                path=path, size=info.st_size // 2**20, limit=MAX_NOTEBOOK_BYTES // 2**20))
         return f.read(MAX_NOTEBOOK_BYTES + 1)[:MAX_NOTEBOOK_BYTES]
 
 
-def parse(raw: bytes, path: Path | str = "notebook") -> Notebook:
-    """Typed values from a notebook's bytes; ``NotebookError`` (file, cell, reason) when they do not fit."""
+def parse(raw: bytes, path: Path | str = "notebook", language: str = i18n.SOURCE_LANGUAGE) -> Notebook:
+    """Typed values from a notebook's bytes; ``NotebookError`` (file, cell, reason, in ``language``) when they
+    do not fit."""
+    invalid = _in(language, "{path}: 不是有效的笔记本 ({reason})")
     try:
         nb = msgspec.json.decode(raw, type=Notebook)
     except msgspec.ValidationError as exc:
-        raise NotebookError(f"{path}: not a valid notebook ({printable(_reason(exc))})") from None
+        raise NotebookError(invalid.format(path=path, reason=printable(_reason(exc, language)))) from None
     except msgspec.DecodeError as exc:
-        raise NotebookError(f"{path}: not a valid notebook (not JSON: {printable(str(exc))})") from None
+        reason = _in(language, "不是 JSON: {error}").format(error=printable(str(exc)))
+        raise NotebookError(invalid.format(path=path, reason=reason)) from None
     except RecursionError:
-        raise NotebookError(f"{path}: not a valid notebook (nested too deeply to be one)") from None
+        raise NotebookError(invalid.format(path=path, reason=_in(language, "嵌套太深, 不可能是笔记本"))) from None
     for index, cell in enumerate(nb.cells):
         source = "".join(cell.source) if isinstance(cell.source, list) else cell.source
         if len(source) > MAX_SOURCE:
-            raise NotebookError(f"{path}: cell {index}: source longer than {MAX_SOURCE} characters")
+            raise NotebookError(_in(language, "{path}: 单元格 {index}: 源代码超过 {limit} 个字符").format(
+                path=path, index=index, limit=MAX_SOURCE))
         try:
             source.encode("utf-8")
         except UnicodeEncodeError:
-            raise NotebookError(f"{path}: cell {index}: source holds a lone surrogate (\\ud800-\\udfff)") from None
+            raise NotebookError(_in(language, "{path}: 单元格 {index}: 源代码含有孤立的代理字符 (\\ud800-\\udfff)").format(
+                path=path, index=index)) from None
         cell.source = source
     return nb
+
+
+def release_language(nb: Notebook) -> str | None:
+    """The language the notebook says it was released in (metadata ``numstab.language``), None when it says
+    nothing we know: anything else there is ignored, never a problem of the submission."""
+    if nb.metadata.numstab is UNSET:
+        return None
+    try:
+        meta = msgspec.json.decode(nb.metadata.numstab, type=NumstabMeta)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None
+    return i18n.known(meta.language, None) if meta.language is not UNSET else None
 
 
 def to_node(nb: Notebook) -> nbformat.NotebookNode:
@@ -168,11 +199,19 @@ def to_node(nb: Notebook) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             out.update(outputs=[], execution_count=None)
         cells.append(out)
+    metadata = msgspec.to_builtins(msgspec.structs.replace(nb.metadata, numstab=UNSET))
+    if (language := release_language(nb)) is not None:  # only what was read as valid goes on
+        metadata[i18n.METADATA_KEY] = {"language": language}
     # already checked above, so no second validation: nbformat's own costs four times the parse
-    return nbformat.from_dict({"cells": cells, "metadata": msgspec.to_builtins(nb.metadata), "nbformat": 4,
+    return nbformat.from_dict({"cells": cells, "metadata": metadata, "nbformat": 4,
                                "nbformat_minor": max(nb.nbformat_minor, 5)})
 
 
-def read_submission(path: Path) -> nbformat.NotebookNode:
-    """A student's notebook through the door: NotebookNode, or ``NotebookError``."""
-    return to_node(parse(read_bytes(Path(path)), path))
+def read_submission(path: Path, language: str = i18n.SOURCE_LANGUAGE) -> nbformat.NotebookNode:
+    """A student's notebook through the door: NotebookNode, or ``NotebookError`` (in ``language``)."""
+    return to_node(parse(read_bytes(Path(path), language), path, language))
+
+
+def language_of(node: nbformat.NotebookNode) -> str | None:
+    """The release language of a notebook ``read_submission`` made (it keeps only a valid one)."""
+    return node.metadata.get(i18n.METADATA_KEY, {}).get("language")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine.fixtures import PUBLIC_FILE, Outcome, PartsPlugin
+from grader.i18n import SOURCE_LANGUAGE, _in
 from grader.layout import CHECKS as CHECKS_ROOT
 
 
@@ -35,6 +36,7 @@ class PartResult:
     part: str
     outcomes: list[Outcome]
     seed: int
+    language: str = SOURCE_LANGUAGE
 
     @property
     def passed(self) -> int:
@@ -54,13 +56,16 @@ class PartResult:
         section of the book once (grader/engine/sections.py)."""
         from grader.engine.sections import Check, report_lines
 
-        lines = [f"[{self.assignment}/{self.part}] {self.passed}/{self.total} checks passed (seed {self.seed})"]
+        lines = [_in(self.language, "[{assignment}/{part}] 通过 {passed}/{total} 项检查 (种子 {seed})").format(
+            assignment=self.assignment, part=self.part, passed=self.passed, total=self.total, seed=self.seed)]
         advised = set()
         for o in self.outcomes:
             if o.passed:
                 continue
-            lines.append(f"  FAILED {o.nodeid.split('::', 1)[-1]}: {o.message.splitlines()[0] if o.message else ''}"[:400])
-            advice = report_lines(Check.from_nodeid(self.part, o.nodeid))
+            first = o.message.splitlines()[0] if o.message else ""
+            lines.append(("  " + _in(self.language, "未通过 {check}: {message}").format(
+                check=o.nodeid.split("::", 1)[-1], message=first))[:400])
+            advice = report_lines(Check.from_nodeid(self.part, o.nodeid), self.language)
             if tuple(advice) not in advised:  # checks failing on cpu and cuda, or sharing a hint: said once
                 advised.add(tuple(advice))
                 lines += advice
@@ -147,20 +152,21 @@ class CheckRun(dict):
         self.check_seconds = check_seconds
 
 
-def _results(assignment: str, parts: list[str], plugin: PartsPlugin, seed: int) -> CheckRun:
+def _results(assignment: str, parts: list[str], plugin: PartsPlugin, seed: int,
+             language: str = SOURCE_LANGUAGE) -> CheckRun:
     # A part without a single check ran nothing: pytest (importlib mode) keeps a module that failed to
     # import in sys.modules, and collects it as empty the next time.  That must never read as a 0.
     empty = [part for part in parts if not any(o.part == part for o in plugin.outcomes)]
     if empty:
         raise CheckSessionError(f"no checks of {assignment} ({', '.join(empty)}) were collected")
-    return CheckRun({part: PartResult(assignment, part, [o for o in plugin.outcomes if o.part == part], seed)
+    return CheckRun({part: PartResult(assignment, part, [o for o in plugin.outcomes if o.part == part], seed, language)
                      for part in parts}, plugin.check_seconds)
 
 
-def run_parts(assignment: str, parts: list[str], student, seed: int) -> CheckRun:
+def run_parts(assignment: str, parts: list[str], student, seed: int, language: str = SOURCE_LANGUAGE) -> CheckRun:
     """Run the checks of ``parts`` in a pytest session of their own; every collected test is one unit
-    of its part's partial credit."""
-    plugin = PartsPlugin(student=student, parts=list(parts), seed=seed)
+    of its part's partial credit.  ``language``: what their messages are written in."""
+    plugin = PartsPlugin(student=student, parts=list(parts), seed=seed, language=language)
     # Both streams: under nbgrader any stderr output zeroes the cell, and student warnings land there.
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
@@ -168,11 +174,11 @@ def run_parts(assignment: str, parts: list[str], student, seed: int) -> CheckRun
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise CheckSessionError(f"checks of {assignment} ({', '.join(parts)}) did not run: pytest exit {status}\n"
                                 + log.getvalue()[-3000:])
-    return _results(assignment, parts, plugin, seed)
+    return _results(assignment, parts, plugin, seed, language)
 
 
-def run_part(assignment: str, part: str, student, seed: int) -> PartResult:
-    return run_parts(assignment, [part], student, seed)[part]
+def run_part(assignment: str, part: str, student, seed: int, language: str = SOURCE_LANGUAGE) -> PartResult:
+    return run_parts(assignment, [part], student, seed, language)[part]
 
 
 class _Tail(io.StringIO):
@@ -233,24 +239,25 @@ class CheckSession:
         sys.stdout, sys.stderr = self.streams
         self.ready.set()
         while (job := self.jobs.get()) is not None:
-            assignment, parts, student, seed = job
-            self.plugin.begin(student, parts, seed)
+            assignment, parts, student, seed, language = job
+            self.plugin.begin(student, parts, seed, language)
             items = [i for i in session.items if i.path.parent.name == assignment and self.plugin.wanted(i)]
             for n, item in enumerate(items):
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=items[n + 1] if n + 1 < len(items) else None)
             self.results.put(self.plugin)
         return True
 
-    def run_parts(self, assignment: str, parts: list[str], student, seed: int) -> CheckRun:
+    def run_parts(self, assignment: str, parts: list[str], student, seed: int,
+                  language: str = SOURCE_LANGUAGE) -> CheckRun:
         check_files(assignment, parts)  # an unknown part is the caller's error, not a session failure
         if self.thread is None or not self.thread.is_alive():
             self.start()
-        self.jobs.put((assignment, list(parts), student, seed))
+        self.jobs.put((assignment, list(parts), student, seed, language))
         answer = self.results.get()
         if isinstance(answer, CheckSessionError):
             self.thread = None
             raise answer
-        return _results(assignment, parts, answer, seed)
+        return _results(assignment, parts, answer, seed, language)
 
     def close(self) -> None:
         if self.thread is not None and self.thread.is_alive():

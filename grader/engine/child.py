@@ -14,8 +14,11 @@ import os
 import sys
 import traceback
 
+from grader import i18n
 from grader.engine import isolation, wire
-from grader.student.selfcheck import LocalStudent, StudentError
+from grader.student.selfcheck import LocalStudent, StudentError, _
+
+i18n.preload()  # here, in the zygote: a child cannot read grader/locale once it is isolated
 
 
 _REAL_BUILTINS = dict(builtins.__dict__)  # as the zygote imported them, before any student code
@@ -111,7 +114,7 @@ def serve(sock, ns: dict) -> None:
         try:
             wire.send(sock, reply, payload)
         except wire.WireError as exc:
-            wire.send(sock, wire.Refusal(error=_text(f"结果无法传回评分程序: {exc}", 2000)))
+            wire.send(sock, wire.Refusal(error=_text(_("结果无法传回评分程序: {error}").format(error=exc), 2000)))
 
 
 def main(sock, policy: isolation.Policy) -> None:
@@ -130,6 +133,9 @@ def main(sock, policy: isolation.Policy) -> None:
         except wire.WireError as exc:  # the checker's own message: an engine bug, never to pass silently
             wire.send(sock, wire.IsolationFailed(error=_text(f"the cells sent did not decode: {exc}", 500)))
             raise
+        from grader.student import selfcheck
+
+        selfcheck.use_language(work.language)
         ns = run_cells(sock, work, policy.limits.output_bytes)
         serve(sock, ns)
     except BaseException:

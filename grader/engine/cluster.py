@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from grader import i18n
 from grader.engine.worker import Graded, Job, Timing, Worker
 
 try:  # the local pool needs no Dask; only --scheduler does
@@ -43,7 +44,7 @@ log = logging.getLogger("grader.cluster")
 def code_version() -> str:
     """A hash of every source file under ``grader/`` (the engine and the hidden checks) on this node."""
     h = hashlib.sha256()
-    for path in sorted(GRADER_ROOT.rglob("*.py")):
+    for path in sorted([*GRADER_ROOT.rglob("*.py"), *GRADER_ROOT.rglob("*.po")]):  # .po: the messages
         if "__pycache__" not in path.parts:
             h.update(str(path.relative_to(GRADER_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -52,13 +53,15 @@ def code_version() -> str:
 # -- plain data both ways -------------------------------------------------------------------------
 def job_to_text(job: Job) -> str:
     return json.dumps({"key": job.key, "assignment": job.assignment, "cells": [list(c) for c in job.cells],
-                       "parts": [list(p) for p in job.parts], "seed": job.seed, "locked": list(job.locked)})
+                       "parts": [list(p) for p in job.parts], "seed": job.seed, "locked": list(job.locked),
+                       "language": job.language})
 
 
 def job_from_text(text: str) -> Job:
     d = json.loads(text)
     return Job(str(d["key"]), str(d["assignment"]), [(int(i), str(s)) for i, s in d["cells"]],
-               [(str(p), float(w)) for p, w in d["parts"]], int(d["seed"]), tuple(int(i) for i in d["locked"]))
+               [(str(p), float(w)) for p, w in d["parts"]], int(d["seed"]), tuple(int(i) for i in d["locked"]),
+               i18n.known(d.get("language")))
 
 
 def graded_to_text(graded: Graded, span: tuple[float, float], worker: str) -> str:

@@ -18,7 +18,8 @@ import types
 from dataclasses import dataclass
 
 from grader.engine import isolation, child, wire
-from grader.student.selfcheck import StudentError
+from grader.i18n import SOURCE_LANGUAGE
+from grader.student.selfcheck import StudentError, _
 
 # torch._dynamo: every optimizer's constructor imports it lazily (2.5 s of sympy and friends per child)
 PRELOAD = ["torch", "torch._dynamo", "numpy", "pyseccomp", "grader.engine.child", "grader.student.selfcheck",
@@ -106,10 +107,11 @@ class Sandbox:
     """
 
     def __init__(self, ctx, cells: list[tuple[int, str]], policy: isolation.Policy, spare=None,
-                 locked: frozenset[int] = frozenset()):
+                 locked: frozenset[int] = frozenset(), language: str = SOURCE_LANGUAGE):
         """``spare``: a child from ``spawn_child`` for this policy, already isolated and waiting.
         ``locked``: indices of the instructor's locked cells, which are never skipped for a fault of their own."""
         self.ctx, self.cells, self.policy, self.spare, self.locked = ctx, list(cells), policy, spare, locked
+        self.language = language
         self.cuda = policy.cuda
         self.runs: dict[int, CellRun] = {}
         self.skip: set[int] = set()
@@ -156,7 +158,7 @@ class Sandbox:
         self.proc, self.sock = self.spare or spawn_child(self.ctx, self.policy)
         self.spare = None
         try:
-            wire.send(self.sock, wire.Work(cells=self.cells, skip=sorted(self.skip)),
+            wire.send(self.sock, wire.Work(cells=self.cells, skip=sorted(self.skip), language=self.language),
                       deadline=time.monotonic() + self.policy.limits.cell_seconds)
             culprit = self._follow_cells()
         except OSError:  # the child was gone before it got its cells (TimeoutError included)
@@ -277,7 +279,7 @@ class Sandbox:
     def request(self, op: str, *args, **kwargs):
         if not self.alive():
             if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
-                raise StudentError("学生进程已结束, 无法继续检查 (the submission's process is gone)")
+                raise StudentError(_("学生进程已结束, 无法继续检查"))
             self.restarts += 1
             self.start()
         limit = self.policy.limits.cell_seconds
@@ -287,12 +289,12 @@ class Sandbox:
             reply, value = wire.recv(self.sock, wire.Reply, device_map=self._device, deadline=deadline)
         except TimeoutError:
             self.kill()
-            raise StudentError(f"调用超时 (no answer within {limit:.0f} s)") from None
+            raise StudentError(_("调用超时 ({seconds} 秒内没有回答)").format(seconds=f"{limit:.0f}")) from None
         except (EOFError, OSError, wire.WireError) as exc:
             self.proc.join(1)
             status = self.proc.exitcode  # the keeper exits with the init's status (a signal N as 256 - N)
             self.kill()
-            raise StudentError(f"学生进程异常: {str(exc)[:300]} (exit status {status})") from None
+            raise StudentError(_("学生进程异常: {error} (退出状态 {status})").format(error=str(exc)[:300], status=status)) from None
         if isinstance(reply, wire.Refusal):
             raise StudentError(reply.error[:MAX_REPLY_ERROR])
         return value

@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from grader import i18n
 from grader.student.selfcheck import grading_devices, make_rng
 from grader.layout import PUBLIC_CHECKS as PUBLIC_FILE
+
+i18n.install()  # before any check module is collected: they take `_` from selfcheck
 
 
 @dataclass
@@ -38,12 +41,13 @@ class PartsPlugin:
     student: object = None
     parts: list[str] | None = None  # None: collect every part (a session that serves many submissions)
     seed: int = 0
+    language: str = i18n.SOURCE_LANGUAGE  # the checks' messages (``_()``) are in the submission's language
     outcomes: list[Outcome] = field(default_factory=list)
     check_seconds: float = 0.0  # time inside check bodies: the grading's own compute, not overhead
 
-    def begin(self, student, parts: list[str], seed: int) -> None:
+    def begin(self, student, parts: list[str], seed: int, language: str = i18n.SOURCE_LANGUAGE) -> None:
         """Start grading another submission in the same session."""
-        self.student, self.parts, self.seed = student, list(parts), seed
+        self.student, self.parts, self.seed, self.language = student, list(parts), seed, language
         self.outcomes, self.check_seconds = [], 0.0
 
     def wanted(self, item) -> bool:
@@ -58,6 +62,11 @@ class PartsPlugin:
         # One stream per check: adding a check never changes the inputs another one sees.
         salt = int.from_bytes(hashlib.sha256(request.node.nodeid.encode()).digest()[:6], "big")
         return make_rng(self.seed ^ salt)
+
+    @pytest.fixture(autouse=True)
+    def _language(self):
+        # per check, not per session: a session serves submissions of either language, one after another
+        i18n.use_language(self.language)
 
     @pytest.fixture(autouse=True)
     def _one_intra_op_thread(self):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from grader import i18n
 from grader.engine import isolation, nbgrader_tuning, worker
 from grader.engine.collect import Submission, collect
 from grader.engine.execute import bare_main
@@ -25,6 +26,7 @@ from grader.engine.gradebook import Gradebook, ensure_gradebook
 from grader.engine.record import course_config, read_marker, record
 from grader.engine.sanitize import Sanitized, sanitize
 from grader.engine.worker import Graded, Job, Timing
+from grader.i18n import SOURCE_LANGUAGE, _in
 from grader.layout import ASSIGNMENTS, EQUIVALENT_MUTANTS, checks_of
 
 
@@ -45,6 +47,7 @@ class Summary:
     where: str = "local pool"
     refused: list[str] = field(default_factory=list)  # cluster workers that were sent no job, and why
     problems: list[str] = field(default_factory=list)  # a stage after record (feedback, similarity) failed on one
+    language: str = SOURCE_LANGUAGE  # the course's: the instructor's table, report and problem lines
 
     @property
     def level(self) -> str:
@@ -95,6 +98,16 @@ def lock_course(course: Path) -> int:
     return fd
 
 
+def course_language(course: Path, language: str | None = None) -> str:
+    """The course's language: ``language`` (``--language``), else ``c.Numstab.language`` in the course's
+    nbgrader_config.py, else the source language.  It is the language of the instructor's table, report and
+    problem lines, and of the feedback of a submission whose notebook does not say its own."""
+    if language is None:
+        numstab = course_config(course).get("Numstab", {})
+        language = numstab.get("language") if hasattr(numstab, "get") else None
+    return i18n.known(language)
+
+
 def choose_seed(seed: int | None) -> int:
     """The checks' input seed: given, from GRADER_SEED, or fresh (it is recorded in every report)."""
     return seed if seed is not None else int(os.environ.get("GRADER_SEED") or secrets.randbits(31))
@@ -141,13 +154,16 @@ class LocalPool:
 
 def grade_course(course: Path, *, force: bool = False, workers: int | None = None, allow_weak: bool = False,
                  demo: bool = False, seed: int | None = None, progress=None, limits: dict | None = None,
-                 runner=None, only: set[str] | None = None, locked: bool = False) -> Summary:
+                 runner=None, only: set[str] | None = None, locked: bool = False,
+                 language: str | None = None) -> Summary:
     """Grade every changed submission of ``course`` into its gradebook.  ``runner``: where jobs run
     (default: a ``LocalPool``); ``only``: the keys (``student/assignment``) to consider, default all;
-    ``locked``: the caller holds ``lock_course`` already (``--zip``)."""
+    ``locked``: the caller holds ``lock_course`` already (``--zip``); ``language``: the course's
+    (``course_language``).  Scores never depend on a language."""
     nbgrader_tuning.install()
     course = Path(course).resolve()
-    summary = Summary(course, isolation_layers(allow_weak or demo), seed=choose_seed(seed))
+    summary = Summary(course, isolation_layers(allow_weak or demo), seed=choose_seed(seed),
+                      language=course_language(course, language))
     lock = None if locked else lock_course(course)
     try:
         return _grade(course, summary, force, workers, progress, limits, runner, only)
@@ -164,7 +180,7 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
         known = {a: {c.name for c in gb.find_notebook(a, a).grade_cells + gb.find_notebook(a, a).task_cells}
                  for a in ASSIGNMENTS}
 
-    found = collect(course)
+    found = collect(course, language=summary.language)
     summary.skipped = found.skipped
     chosen = [s for s in found.submissions if only is None or s.key in only]
     due, summary.unchanged = changed(course, chosen, force)
@@ -177,14 +193,16 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
     def done(sub, fp, clean, graded: Graded | None, prepared: float = 0.0) -> None:
         started = time.thread_time()  # CPU time: the workers share the cores with this thread
         try:
-            record(course, db_url, sub, clean, graded, fp, config)
+            record(course, db_url, sub, clean, graded, fp, config, clean.language or summary.language)
         except Exception as exc:  # the submission's data broke nbgrader's recording: a 0, said why
             try:
                 record(course, db_url, sub, Sanitized(None, problems=clean.problems + [
-                    f"{sub.notebook}: could not be recorded ({type(exc).__name__}: {str(exc)[:300]}); scored 0"]),
-                    None, fp, config)
+                    _in(summary.language, "{notebook}: 无法记录 ({error}); 计 0 分").format(
+                        notebook=sub.notebook, error=f"{type(exc).__name__}: {str(exc)[:300]}")]),
+                    None, fp, config, summary.language)
             except Exception as again:  # recording a plain 0 failed too: the gradebook, not the student
-                summary.engine_failures.append(f"{sub.key}: recording failed: {type(again).__name__}: {again}")
+                summary.engine_failures.append(_in(summary.language, "{key}: 记录失败: {error}").format(
+                    key=sub.key, error=f"{type(again).__name__}: {again}"))
                 progress and progress.advance(sub.key)
                 return
             graded = None
@@ -200,15 +218,16 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
         for sub, fp in due:
             started = time.thread_time()
             try:
-                clean = sanitize(sub, db_url, known[sub.assignment])
+                clean = sanitize(sub, db_url, known[sub.assignment], summary.language)
             except Exception as exc:  # nothing a notebook holds may stop the class: its 0, and why
-                clean = Sanitized(None, problems=[f"{sub.notebook}: could not be prepared for grading "
-                                                  f"({type(exc).__name__}: {str(exc)[:300]}); scored 0"])
+                clean = Sanitized(None, problems=[_in(summary.language, "{notebook}: 无法准备评分 ({error}); 计 0 分")
+                                                  .format(notebook=sub.notebook, error=f"{type(exc).__name__}: {str(exc)[:300]}")])
             if clean.nb is None:  # nothing to run: recorded at once
                 done(sub, fp, clean, None)
                 continue
             pending[sub.key] = (sub, fp, clean, time.thread_time() - started)
-            yield Job(sub.key, sub.assignment, clean.cells, clean.parts, summary.seed, tuple(clean.locked))
+            yield Job(sub.key, sub.assignment, clean.cells, clean.parts, summary.seed, tuple(clean.locked),
+                      clean.language or summary.language)
 
     runner = runner or LocalPool(course, min(workers or default_workers(), len(due)), limits, summary.layers)
     summary.where = runner.where

@@ -18,6 +18,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.engine.gradebook import Gradebook
+from grader.i18n import SOURCE_LANGUAGE
 from grader.engine.markup import clean_notebook
 
 from grader.engine.notebook import is_autograded_test, nbgrader_meta
@@ -91,17 +92,19 @@ def _stream(text: str) -> list:
     return [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
 
 
-def _advice(part_name: str, part: dict) -> list:
+def _advice(part_name: str, part: dict, language: str) -> list:
     """Clickable hints and links for the failed checks (feedback HTML renders it; SaveAutoGrades reads
     only the execute_result after it)."""
     from grader.engine.sections import Check, advice_html
 
-    page = advice_html([Check.from_nodeid(part_name, o["nodeid"]) for o in part.get("outcomes", []) if not o["passed"]])
+    page = advice_html([Check.from_nodeid(part_name, o["nodeid"]) for o in part.get("outcomes", []) if not o["passed"]],
+                       language)
     return [nbformat.v4.new_output("display_data", data={"text/html": page})] if page else []
 
 
-def fill_outputs(nb, runs: dict, parts: dict) -> None:
-    """Put what the sandbox printed on student cells, and each part's report and points on its test cell."""
+def fill_outputs(nb, runs: dict, parts: dict, language: str = SOURCE_LANGUAGE) -> None:
+    """Put what the sandbox printed on student cells, and each part's report and points on its test cell;
+    the hints and links in ``language``."""
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -112,7 +115,7 @@ def fill_outputs(nb, runs: dict, parts: dict) -> None:
                                                        traceback=["part was not checked"])]
                 continue
             points = float(nbgrader_meta(cell).get("points", 0))
-            cell.outputs = _stream(part["report"]) + _advice(nbgrader_meta(cell)["grade_id"], part) + [nbformat.v4.new_output(
+            cell.outputs = _stream(part["report"]) + _advice(nbgrader_meta(cell)["grade_id"], part, language) + [nbformat.v4.new_output(
                 "execute_result", data={"text/plain": repr(round(part["score"] * points, 4))}, execution_count=None)]
         elif index in runs:
             run = runs[index]
@@ -123,8 +126,9 @@ def fill_outputs(nb, runs: dict, parts: dict) -> None:
 
 
 def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded: Graded | None,
-           fingerprint: str, config: Config) -> None:
-    """Store one submission.  ``graded`` is the worker's result (cell runs, part results), None when nothing ran."""
+           fingerprint: str, config: Config, language: str = SOURCE_LANGUAGE) -> None:
+    """Store one submission.  ``graded`` is the worker's result (cell runs, part results), None when nothing ran;
+    ``language``: the submission's (its feedback's)."""
     out = autograded_dir(course, sub)
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(sub.student)
@@ -139,7 +143,7 @@ def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded:
     cleaned = []  # what clean_notebook removed, one line per cell
     if clean.nb is not None and graded is not None:
         nb = clean.nb
-        fill_outputs(nb, {int(k): v for k, v in graded.runs.items()}, graded.parts)
+        fill_outputs(nb, {int(k): v for k, v in graded.runs.items()}, graded.parts, language)
         resources = nbgrader_resources(sub, db_url)
         for step in (SaveAutoGradesAtOnce(config=config), AssignLatePenalties(config=config)):
             nb, resources = step.preprocess(nb, resources)
@@ -147,5 +151,5 @@ def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded:
         _atomic_write(out / f"{sub.assignment}.ipynb", nbformat.writes(nb))
     marker = {"fingerprint": fingerprint, "problems": sub.problems + clean.problems + cleaned,
               "parts": graded.parts if graded else {}, "runs": graded.runs if graded else {},
-              "level": graded.level if graded else None}
+              "level": graded.level if graded else None, "language": language}
     _atomic_write(out / MARKER, json.dumps(marker, ensure_ascii=False, indent=1))

@@ -16,6 +16,7 @@ from pathlib import Path
 from grader.engine.gradebook import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
 
+from grader.i18n import SOURCE_LANGUAGE, _in, section_title
 from grader.layout import ASSIGNMENTS
 from grader.engine.escape import for_html
 from grader.engine.record import MARKER
@@ -31,8 +32,8 @@ def export_csv(course: Path, db_url: str) -> Path:
     return out
 
 
-def generate_feedback(course: Path, keys: list[str]) -> list[str]:
-    """nbgrader's own feedback HTML for the (re)graded submissions; returns problem lines."""
+def generate_feedback(course: Path, keys: list[str], language: str = SOURCE_LANGUAGE) -> list[str]:
+    """nbgrader's own feedback HTML for the (re)graded submissions; returns problem lines (in ``language``)."""
     api = nbgrader_api(course)
     problems = []
     for key in sorted(keys):
@@ -45,7 +46,7 @@ def generate_feedback(course: Path, keys: list[str]) -> list[str]:
             result = {"success": False, "error": f"{type(exc).__name__}: {exc}"}
         if not result["success"]:
             detail = result.get("error") or result.get("log") or ""
-            problems.append(f"{key}: feedback could not be generated: {detail[-300:]}")
+            problems.append(_in(language, "{key}: 无法生成反馈: {error}").format(key=key, error=detail[-300:]))
     return problems
 
 
@@ -88,17 +89,16 @@ class Total:
     def score(self) -> float:
         return self.auto + self.written - self.penalty
 
-    @property
-    def label(self) -> str:
-        """``9/9 · 3 to grade by hand``, ``9/9 · written 2.5/3``; ``9/9`` with no written part."""
+    def label(self, language: str = SOURCE_LANGUAGE) -> str:
+        """``9/9 · 3 to grade by hand``, ``9/9 · written 2.5/3``; ``9/9`` with no written part (in ``language``)."""
         out = f"{self.auto:g}/{self.auto_max:g}"
         graded_max = self.written_max - self.pending
         if graded_max > 0:
-            out += f" · written {self.written:g}/{graded_max:g}"
+            out += " · " + _in(language, "书面 {score}/{max}").format(score=f"{self.written:g}", max=f"{graded_max:g}")
         if self.pending:
-            out += f" · {self.pending:g} to grade by hand"
+            out += " · " + _in(language, "{points} 分待人工评分").format(points=f"{self.pending:g}")
         if self.penalty:
-            out += f" · late −{self.penalty:g}"
+            out += " · " + _in(language, "迟交 −{points}").format(points=f"{self.penalty:g}")
         return out
 
 
@@ -116,15 +116,17 @@ def totals(db_url: str) -> dict[str, dict[str, Total]]:
     return out
 
 
-def waiting_line(grid: dict[str, dict[str, Total]]) -> str:
+def waiting_line(grid: dict[str, dict[str, Total]], language: str = SOURCE_LANGUAGE) -> str:
     """How many answers wait for formgrader, and whose (one line for the console and the report)."""
     waiting = sorted((a, s, t) for a, row in grid.items() for s, t in row.items() if t.pending_answers)
     if not waiting:
-        return "no answer waits for a manual grade"
-    count = sum(t.pending_answers for _, _, t in waiting)
-    points = sum(t.pending for _, _, t in waiting)
-    return (f"{count} answer{'s' * (count != 1)} ({points:g} points) wait for a manual grade in formgrader "
-            f"(make formgrader): " + ", ".join(f"{s}/{a}" for a, s, _ in waiting))
+        return _in(language, "没有等待人工评分的答案")
+    count = sum(t.pending_answers for _a, _s, t in waiting)
+    points = sum(t.pending for _a, _s, t in waiting)
+    message = (_in(language, "{count} 个答案 ({points} 分) 等待在 formgrader 中人工评分 (make formgrader): {whose}")
+               if count != 1 else
+               _in(language, "1 个答案 ({points} 分) 等待在 formgrader 中人工评分 (make formgrader): {whose}"))
+    return message.format(count=count, points=f"{points:g}", whose=", ".join(f"{s}/{a}" for a, s, _t in waiting))
 
 
 def _outcomes(markers: dict[str, dict]):
@@ -165,10 +167,11 @@ class SectionSummary:
 
 
 def section_summary(markers: dict[str, dict]) -> list[SectionSummary]:
-    """Per section of the chapter: how many of its checks failed across the class, worst first."""
+    """Per section of the chapter (its label, "" for none): how many of its checks failed across the class,
+    worst first."""
     out: dict[str, SectionSummary] = {}
-    for student, assignment, check, _, passed in _outcomes(markers):
-        section = check.advice[0] or "(no section)"
+    for student, assignment, check, _label, passed in _outcomes(markers):
+        section = check.advice[0] or ""
         row = out.setdefault(section, SectionSummary(section))
         row.parts.add(f"{assignment}/{check.part}")
         row.ran += 1
@@ -179,19 +182,21 @@ def section_summary(markers: dict[str, dict]) -> list[SectionSummary]:
     return sorted(out.values(), key=lambda r: (-r.rate, r.section))
 
 
-def problem_lines(markers: dict[str, dict], keys=None) -> list[str]:
+def problem_lines(markers: dict[str, dict], keys=None, language: str = SOURCE_LANGUAGE) -> list[str]:
     """Bad input and cells that hung or ended the process, one line each, for ``keys`` (default all)."""
     lines = []
+    status = {"timeout": _in(language, "超时"), "died": _in(language, "进程结束")}
     for key, marker in sorted(markers.items()):
         if keys is not None and key not in keys:
             continue
         lines += [f"{key}: {p}" for p in marker.get("problems", [])]
-        lines += [f"{key}: cell {r['index']} {r['status']}: {r['error'][:200]}"
-                  for r in marker.get("runs", {}).values() if r["status"] in ("timeout", "died")]
+        lines += [f"{key}: " + _in(language, "单元格 {index} {status}: {error}").format(
+                      index=r["index"], status=status[r["status"]], error=r["error"][:200])
+                  for r in marker.get("runs", {}).values() if r["status"] in status]
     return lines
 
 
-def _histogram_svg(values: list[float], bins: int = 10) -> str:
+def _histogram_svg(values: list[float], bins: int = 10, language: str = SOURCE_LANGUAGE) -> str:
     counts = [0] * bins
     for v in values:
         counts[min(bins - 1, int(v * bins))] += 1
@@ -202,23 +207,31 @@ def _histogram_svg(values: list[float], bins: int = 10) -> str:
         f'<text x="{45 + i * 34}" y="{105 - 100 * c / top:.1f}" font-size="10" text-anchor="middle">{c or ""}</text>'
         for i, c in enumerate(counts))
     ticks = "".join(f'<text x="{30 + i * 34}" y="124" font-size="9">{i * 10}</text>' for i in range(bins + 1))
-    return f'<svg width="380" height="130" role="img" aria-label="score histogram">{bars}{ticks}</svg>'
+    label = html.escape(_in(language, "得分分布"))
+    return f'<svg width="380" height="130" role="img" aria-label="{label}">{bars}{ticks}</svg>'
 
 
-def _section_link(section: str | None) -> str:
+def _section_link(section: str | None, language: str = SOURCE_LANGUAGE) -> str:
     if not section:
-        return ""
-    return f'<a href="{html.escape(instructor_book_url(section))}">{html.escape(section)}</a>'
+        return html.escape(_in(language, "(没有对应的小节)")) if section == "" else ""
+    return (f'<a href="{html.escape(instructor_book_url(section, language))}">'
+            f'{html.escape(section_title(section, language))}</a>')
 
 
-def _sections_html(rows: list[SectionSummary]) -> str:
+def _sections_html(rows: list[SectionSummary], language: str = SOURCE_LANGUAGE) -> str:
     """Which parts of the chapter the class did not get: failed checks per section, worst first."""
     e = for_html  # anything may hold a student's bytes
     body = "".join(
-        f"<tr><td>{_section_link(r.section)}</td><td>{r.failed}/{r.ran}</td><td>{100 * r.rate:.0f}%</td>"
+        f"<tr><td>{_section_link(r.section, language)}</td><td>{r.failed}/{r.ran}</td><td>{100 * r.rate:.0f}%</td>"
         f"<td>{len(r.struggling)}/{len(r.students)}</td><td>{e(', '.join(sorted(r.parts)))}</td></tr>" for r in rows)
-    return ("<h2>By section of the chapter</h2><table><tr><th>section</th><th>checks failed</th><th>rate</th>"
-            "<th>students with a failure</th><th>graded in</th></tr>" + body + "</table>")
+    title = _in(language, "按书中的小节")
+    head = [_in(language, "小节"), _in(language, "未通过的检查"), _in(language, "比例"),
+            _in(language, "有未通过检查的学生"), _in(language, "所在部分")]
+    return f"<h2>{e(title)}</h2><table><tr>{_header(head)}</tr>{body}</table>"
+
+
+def _header(names: list[str]) -> str:
+    return "".join(f"<th>{for_html(n)}</th>" for n in names)
 
 
 def _groups(pairs: list[Pair]) -> list[list[str]]:
@@ -231,61 +244,76 @@ def _groups(pairs: list[Pair]) -> list[list[str]]:
     return sorted({tuple(sorted(g)) for g in group.values()})
 
 
-def _similarity_html(course: Path, pairs: list[Pair]) -> str:
+def _similarity_html(course: Path, pairs: list[Pair], language: str = SOURCE_LANGUAGE) -> str:
     e = for_html  # anything may hold a student's bytes
-    head = (f"<h3>Similar solution code</h3><p>copydetect (winnowing) on the solution cells, the release's starter "
-            f"code excluded; flagged when at least {100 * THRESHOLD:.0f}% of one side is found in the other.</p>")
+    title = _in(language, "相似的解答代码")
+    method = _in(language, "用 copydetect (winnowing) 比较解答单元格, 不计发布时给出的起始代码; "
+                           "一方至少有 {share}% 出现在另一方中时标出。").format(share=f"{100 * THRESHOLD:.0f}")
+    head = f"<h3>{e(title)}</h3><p>{e(method)}</p>"
     if not pairs:
-        return head + "<p>No pair flagged.</p>"
+        return head + "<p>" + e(_in(language, "没有标出任何一对。")) + "</p>"
+    side_by_side = e(_in(language, "并排对照"))
     rows = "".join(
         f"<tr><td>{e(p.first)}</td><td>{e(p.second)}</td><td>{100 * p.share_first:.0f}% / {100 * p.share_second:.0f}%</td>"
-        f'<td><a href="{e(p.page.relative_to(course).as_posix())}">side by side</a></td></tr>' for p in pairs)
-    groups = "; ".join(", ".join(g) for g in _groups(pairs))
-    return (head + f"<p>Groups: {e(groups)}</p><table><tr><th>student</th><th>student</th>"
-            "<th>shared (each side)</th><th></th></tr>" + rows + "</table>")
+        f'<td><a href="{e(p.page.relative_to(course).as_posix())}">{side_by_side}</a></td></tr>' for p in pairs)
+    groups = _in(language, "分组: {groups}").format(groups="; ".join(", ".join(g) for g in _groups(pairs)))
+    head_row = _header([_in(language, "学生"), _in(language, "学生"), _in(language, "共有部分 (各自所占)"), ""])
+    return head + f"<p>{e(groups)}</p><table><tr>{head_row}</tr>" + rows + "</table>"
 
 
-def _grades_html(grid: dict[str, dict[str, Total]]) -> str:
+def _grades_html(grid: dict[str, dict[str, Total]], language: str = SOURCE_LANGUAGE) -> str:
     e = for_html
     assignments = sorted(grid)
     students = sorted({s for row in grid.values() for s in row})
     head = "".join(f"<th>{e(a)}</th>" for a in assignments)
     body = "".join(f"<tr><td>{e(s)}</td>" + "".join(
-        f"<td>{e(grid[a][s].label) if s in grid[a] else '-'}</td>" for a in assignments) + "</tr>" for s in students)
-    return ("<h2>Grades</h2><p>Autograded points, then the written answers graded by hand (formgrader), "
-            f"then the points still waiting for a manual grade.</p><table><tr><th>student</th>{head}</tr>{body}</table>")
+        f"<td>{e(grid[a][s].label(language)) if s in grid[a] else '-'}</td>" for a in assignments) + "</tr>"
+        for s in students)
+    title, note = _in(language, "成绩"), _in(language, "自动评分的得分, 然后是人工评分 (formgrader) 的书面答案, "
+                                                    "最后是仍在等待人工评分的分数。")
+    student = _header([_in(language, "学生")])
+    return f"<h2>{e(title)}</h2><p>{e(note)}</p><table><tr>{student}{head}</tr>{body}</table>"
 
 
 def write_instructor_report(course: Path, db_url: str, summary) -> Path:
+    """report.html, in the course's language (``summary.language``)."""
+    language = getattr(summary, "language", SOURCE_LANGUAGE)
     markers = load_markers(course)
     grid = totals(db_url)
     rates = failure_rates(markers)
     e = for_html  # anything may hold a student's bytes
-    parts = [f"<h1>Grading report</h1><p>Course <code>{e(str(course))}</code>; graded on <b>{e(summary.where)}</b>; "
-             f"seed {summary.seed}; graded {len(summary.graded)}, unchanged "
-             f"{len(summary.unchanged)}, engine failures {len(summary.engine_failures)}.</p>",
-             f'<p id="manual-grading"><b>{e(waiting_line(grid))}</b></p>', _grades_html(grid),
-             "<h2>Isolation in force</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe())
-             + "</ul>"]
-    parts.append(_sections_html(section_summary(markers)))
+    title = _in(language, "评分报告")
+    header = _in(language, "课程 {course}; 评分于 {where}; 种子 {seed}; 评分 {graded} 份, 未改动 {unchanged} 份, "
+                           "引擎故障 {failures} 次。").format(
+        course=f"<code>{e(str(course))}</code>", where=f"<b>{e(summary.where)}</b>", seed=summary.seed,
+        graded=len(summary.graded), unchanged=len(summary.unchanged), failures=len(summary.engine_failures))
+    parts = [f"<h1>{e(title)}</h1><p>{header}</p>",
+             f'<p id="manual-grading"><b>{e(waiting_line(grid, language))}</b></p>', _grades_html(grid, language),
+             "<h2>" + e(_in(language, "生效的隔离")) + "</h2><ul>"
+             + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe()) + "</ul>"]
+    parts.append(_sections_html(section_summary(markers), language))
     problems = list(getattr(summary, "problems", []))
     pairs = all_similar_pairs(course, problems=problems)
+    checks_head = _header([_in(language, "检查"), _in(language, "未通过"), _in(language, "比例"),
+                           _in(language, "书中的小节")])
     for a in ASSIGNMENTS:
         rows = grid.get(a, {})
         fractions = [t.auto / t.auto_max for t in rows.values() if t.auto_max]  # what the engine graded
-        parts.append(f"<h2>{e(a)}</h2><p>{len(rows)} submissions; mean autograded score "
-                     f"{(100 * sum(fractions) / len(fractions)) if fractions else 0:.0f}%; "
-                     f"{sum(t.pending_answers for t in rows.values())} answers to grade by hand</p>")
-        parts.append(_histogram_svg(fractions))
-        parts.append("<table><tr><th>check</th><th>failed</th><th>rate</th><th>section of the book</th></tr>" + "".join(
-            f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td><td>{_section_link(s)}</td></tr>"
-            for n, f, r, s in rates.get(a, [])) + "</table>")
-        parts.append(_similarity_html(Path(course), pairs.get(a, [])))
+        line = _in(language, "{submissions} 份提交; 自动评分的平均得分 {mean}%; {by_hand} 个答案待人工评分").format(
+            submissions=len(rows), mean=f"{(100 * sum(fractions) / len(fractions)) if fractions else 0:.0f}",
+            by_hand=sum(t.pending_answers for t in rows.values()))
+        parts.append(f"<h2>{e(a)}</h2><p>{e(line)}</p>")
+        parts.append(_histogram_svg(fractions, language=language))
+        parts.append(f"<table><tr>{checks_head}</tr>" + "".join(
+            f"<tr><td><code>{e(n)}</code></td><td>{f}/{r}</td><td>{100 * f / r:.0f}%</td>"
+            f"<td>{_section_link(s, language)}</td></tr>" for n, f, r, s in rates.get(a, [])) + "</table>")
+        parts.append(_similarity_html(Path(course), pairs.get(a, []), language))
     lines = (list(summary.skipped) + list(summary.engine_failures) + list(getattr(summary, "refused", []))
-             + problems + problem_lines(markers))
-    parts.append("<h2>Problems</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
+             + problems + problem_lines(markers, language=language))
+    parts.append("<h2>" + e(_in(language, "问题")) + "</h2><ul>" + "".join(f"<li>{e(l)}</li>" for l in lines) + "</ul>")
     out = Path(course) / "report.html"
-    out.write_text("<!doctype html><meta charset=utf-8><title>Grading report</title>"
+    lang = "zh-CN" if language == SOURCE_LANGUAGE else language
+    out.write_text(f"<!doctype html><html lang={lang}><meta charset=utf-8><title>{e(title)}</title>"
                    "<style>body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:2px 8px}</style>"
                    + "".join(parts), encoding="utf-8")
     return out

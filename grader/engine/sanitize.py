@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
                                     OverwriteKernelspec)
 
-from grader.engine.boundary import read_submission
+from grader.engine.boundary import language_of, read_submission
 from grader.engine.notebook import NotebookError, graded_parts, locked_cells, nbgrader_meta, student_code
 from grader.engine.collect import Submission
+from grader.i18n import SOURCE_LANGUAGE, _in
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Sanitized:
     cells: list[tuple[int, str]] = field(default_factory=list)
     locked: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    language: str | None = None  # the notebook's release language (metadata), None: the course's
 
 
 def nbgrader_resources(sub: Submission, db_url: str) -> dict:
@@ -40,25 +42,29 @@ def _drop_emptied_metadata(nb, resources):
     return nb, resources
 
 
-def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
-    """``known_ids`` are the assignment's grade ids in the gradebook, to spot a notebook of another one."""
+def sanitize(sub: Submission, db_url: str, known_ids: set[str], language: str = SOURCE_LANGUAGE) -> Sanitized:
+    """``known_ids`` are the assignment's grade ids in the gradebook, to spot a notebook of another one;
+    ``language``: the course's, for the problem lines."""
     if sub.notebook is None:
         return Sanitized(None)
+    scored_0 = _in(language, "{problem}; 计 0 分")
     try:
-        nb = read_submission(sub.notebook)
+        nb = read_submission(sub.notebook, language)
     except NotebookError as exc:
-        return Sanitized(None, problems=[f"{exc}; scored 0"])
+        return Sanitized(None, problems=[scored_0.format(problem=exc)])
     problems = []
     ids = [nbgrader_meta(c).get("grade_id") for c in nb.cells if nbgrader_meta(c)]
     if known_ids and not known_ids & set(ids):
-        problems.append(f"{sub.notebook}: no cell of assignment '{sub.assignment}' found; "
-                        "is this the notebook of another assignment?")
+        problems.append(_in(language, "{notebook}: 没有找到作业 '{assignment}' 的单元格; 这是另一个作业的笔记本吗?")
+                        .format(notebook=sub.notebook, assignment=sub.assignment))
     duplicates = sorted({i for i in ids if i and ids.count(i) > 1})
     if duplicates:
-        problems.append(f"{sub.notebook}: duplicated cells {', '.join(duplicates)}; the last copy is kept")
+        problems.append(_in(language, "{notebook}: 重复的单元格 {cells}; 保留最后一份").format(
+            notebook=sub.notebook, cells=", ".join(duplicates)))
     missing = sorted(known_ids - set(ids))
     if missing:
-        problems.append(f"{sub.notebook}: deleted cells {', '.join(missing)} restored from the assignment")
+        problems.append(_in(language, "{notebook}: 被删除的单元格 {cells} 已按作业恢复").format(
+            notebook=sub.notebook, cells=", ".join(missing)))
     resources = nbgrader_resources(sub, db_url)
     steps = [ClearOutput(), DeduplicateIds(), _drop_emptied_metadata, OverwriteKernelspec(),
              OverwriteCells(add_missing_cells=True), CheckCellMetadata()]
@@ -66,5 +72,6 @@ def sanitize(sub: Submission, db_url: str, known_ids: set[str]) -> Sanitized:
         for step in steps:
             nb, resources = step.preprocess(nb, resources) if hasattr(step, "preprocess") else step(nb, resources)
     except Exception as exc:  # nbgrader raises plain exceptions for bad metadata; the message says which cell
-        return Sanitized(None, problems=problems + [f"{sub.notebook}: {type(exc).__name__}: {str(exc)[:300]}; scored 0"])
-    return Sanitized(nb, graded_parts(nb), student_code(nb), locked_cells(nb), problems)
+        return Sanitized(None, problems=problems + [scored_0.format(
+            problem=f"{sub.notebook}: {type(exc).__name__}: {str(exc)[:300]}")])
+    return Sanitized(nb, graded_parts(nb), student_code(nb), locked_cells(nb), problems, language_of(nb))

@@ -25,6 +25,8 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 import torch
 
+from grader.i18n import LANGUAGES, SOURCE_LANGUAGE
+
 MAX_MESSAGE = 64 * 2**20  # bytes; a bigger message is refused, never buffered
 MAX_REPORT = 2 * 2**20    # bytes of one cell report (stdout is capped at far less by the child)
 MAX_DEPTH = 32            # nesting of a value
@@ -55,6 +57,7 @@ class Work(_Message, tag="work"):
     cells: Annotated[list[tuple[CellIndex, Annotated[str, msgspec.Meta(max_length=MAX_SOURCE)]]],
                      msgspec.Meta(max_length=MAX_CELLS)]
     skip: Annotated[list[CellIndex], msgspec.Meta(max_length=MAX_CELLS)] = []
+    language: Literal[LANGUAGES] = SOURCE_LANGUAGE  # what the child's refusals (StudentError) are written in
 
 
 Op = Literal["call", "get", "has", "optimizer_steps", "call_returning_inputs", "call_under"]

@@ -20,6 +20,7 @@ from multiprocessing import forkserver
 
 from grader.engine.check import CheckSession, cache_bytecode
 from grader.engine.execute import Sandbox, SandboxStudent, bare_main, spawn_child, warm_zygote, zygote_context
+from grader.i18n import SOURCE_LANGUAGE
 from grader.layout import ASSIGNMENTS, REPO
 from grader.student.selfcheck import cuda_present
 
@@ -40,6 +41,7 @@ class Job:
     parts: list[tuple[str, float]]
     seed: int
     locked: tuple[int, ...] = ()  # indices of the instructor's locked cells among ``cells``
+    language: str = SOURCE_LANGUAGE  # what the checks' messages and hints are written in (never the score)
 
 
 @dataclass
@@ -132,10 +134,12 @@ class Worker:
         if self.teardowns[turn] is not None:  # this slot's last sandbox must be gone before it is used again
             self.teardowns[turn].join()
         spare, self.spares[turn] = self.spares[turn], None
-        box = Sandbox(self.ctx, job.cells, self.policies[turn], spare, locked=frozenset(job.locked))
+        box = Sandbox(self.ctx, job.cells, self.policies[turn], spare, locked=frozenset(job.locked),
+                      language=job.language)
         try:
             runs = box.start()
-            checked = self.checks.run_parts(job.assignment, [p for p, _ in job.parts], SandboxStudent(box), job.seed)
+            checked = self.checks.run_parts(job.assignment, [p for p, _ in job.parts], SandboxStudent(box), job.seed,
+                                            job.language)
         finally:
             box.note_peak()
             self.teardowns[turn] = threading.Thread(target=self._tear_down, args=(box, turn), name=f"teardown-{turn}")

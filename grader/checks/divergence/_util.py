@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from grader.i18n import _
+
 
 def uniform(rng, lo, hi) -> float:
     return lo + (hi - lo) * float(torch.rand((), generator=rng, dtype=torch.float64))
@@ -29,4 +31,5 @@ def assert_close_normwise(got, ref, rtol, msg):
     """||got - ref|| <= rtol * ||ref|| (plus a hair for zero tensors): robust to entries near zero."""
     got, ref = got.detach().cpu().double(), ref.detach().cpu().double()
     err, scale = float(torch.linalg.vector_norm(got - ref)), float(torch.linalg.vector_norm(ref))
-    assert err <= rtol * scale + 1e-12, f"{msg} (relative error {err / max(scale, 1e-300):.2e}, tolerance {rtol:.0e})"
+    assert err <= rtol * scale + 1e-12, _("{msg} (相对误差 {err_scale_e:.2e}, 容差 {rtol:.0e})").format(
+            msg=msg, err_scale_e=err / max(scale, 1e-300), rtol=rtol)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from grader.i18n import _
 from grader.checks.divergence._util import assert_close_normwise, randn, random_shapes, uniform
 from grader.checks.divergence.reference import lars_reference, lars_reference_with_buffers
 
@@ -28,12 +29,14 @@ def _case(rng, device, steps, dtype=torch.float64, zero_param=False):
 def _run_and_compare(student, device, params, grads, hyper, rtol=1e-7, what=""):
     got = student.optimizer_steps("LARS", params, grads, **hyper)
     ref = lars_reference([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
-    assert len(got) == len(ref), f"expected {len(ref)} steps of parameters, got {len(got)}"
+    assert len(got) == len(ref), _("应当得到 {ref} 步的参数, 实际 {got} 步").format(ref=len(ref), got=len(got))
     for t, (step_got, step_ref) in enumerate(zip(got, ref)):
         for i, (x, r) in enumerate(zip(step_got, step_ref)):
-            assert x.device.type == device.type, f"parameter {i} left the device {device}: now on {x.device}"
-            assert x.dtype == r.dtype and x.shape == r.shape, f"parameter {i}: dtype/shape changed to {x.dtype}/{tuple(x.shape)}"
-            assert torch.isfinite(x).all(), f"{what}: step {t + 1}, parameter {i} has nan/inf"
+            assert x.device.type == device.type, _("第 {i} 个参数离开了设备 {device}: 现在在 {x_device} 上").format(
+                    i=i, device=device, x_device=x.device)
+            assert x.dtype == r.dtype and x.shape == r.shape, _("第 {i} 个参数的数据类型/形状变成了 {x_dtype}/{x_shape}").format(
+                    i=i, x_dtype=x.dtype, x_shape=tuple(x.shape))
+            assert torch.isfinite(x).all(), _("{what}: 第 {t} 步, 第 {i} 个参数出现了 nan/inf").format(what=what, t=t + 1, i=i)
             assert_close_normwise(x, r, rtol, f"{what}: step {t + 1}, parameter {i} differs from LARS")
 
 
@@ -41,27 +44,27 @@ def test_matches_reference(student, device, rng):
     params, grads = _case(rng, device, steps=4)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95),
                  weight_decay=10 ** uniform(rng, -3, -1), trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, what="lr/momentum/weight_decay all set")
+    _run_and_compare(student, device, params, grads, hyper, what=_("lr/momentum/weight_decay 都设置了"))
 
 
 def test_momentum_buffer(student, device, rng):
     params, grads = _case(rng, device, steps=5)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.8, 0.95), weight_decay=0.0,
                  trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, what="momentum, no weight decay")
+    _run_and_compare(student, device, params, grads, hyper, what=_("有动量, 没有权重衰减"))
 
 
 def test_weight_decay(student, device, rng):
     params, grads = _case(rng, device, steps=2)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=0.0, weight_decay=uniform(rng, 0.05, 0.5),
                  trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, what="weight decay, no momentum")
+    _run_and_compare(student, device, params, grads, hyper, what=_("有权重衰减, 没有动量"))
 
 
 def test_no_momentum_no_decay(student, device, rng):
     params, grads = _case(rng, device, steps=2)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=0.0, weight_decay=0.0, trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, what="plain trust ratio (momentum 0, wd 0)")
+    _run_and_compare(student, device, params, grads, hyper, what=_("只有信任比 (动量为 0, 权重衰减为 0)"))
 
 
 def test_gradient_scale_invariance(student, device, rng):
@@ -76,7 +79,8 @@ def test_gradient_scale_invariance(student, device, rng):
         assert_close_normwise(x, r, 1e-7, f"parameter {i} after {len(grads)} steps differs from LARS")
     for t, (a, b) in enumerate(zip(base, scaled)):
         for i, (x, y) in enumerate(zip(a, b)):
-            assert y.device.type == device.type, f"parameter {i} left the device {device}: now on {y.device}"
+            assert y.device.type == device.type, _("第 {i} 个参数离开了设备 {device}: 现在在 {y_device} 上").format(
+                    i=i, device=device, y_device=y.device)
             assert_close_normwise(y, x, 1e-7, f"scaling the gradients by a positive factor changed parameter {i} "
                                               f"at step {t + 1} (momentum 0, wd 0)")
 
@@ -89,7 +93,7 @@ def test_zero_norm_params(student, device, rng):
     wd = 0.0 if float(torch.rand((), generator=rng)) < 0.5 else uniform(rng, 1e-3, 1e-1)
     hyper = dict(lr=uniform(rng, 0.1, 1.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=wd,
                  trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, what="zero-norm parameter or gradient (local lr = 1)")
+    _run_and_compare(student, device, params, grads, hyper, what=_("参数或梯度的范数为零 (局部学习率 = 1)"))
 
 
 def test_all_zero_is_finite(student, device, rng):
@@ -104,7 +108,7 @@ def test_all_zero_is_finite(student, device, rng):
     got = student.optimizer_steps("LARS", params, grads, **hyper)
     for step in got:
         for x in step[:-1]:
-            assert torch.isfinite(x).all() and not x.any(), "zero parameters with zero gradients must stay exactly zero (no nan)"
+            assert torch.isfinite(x).all() and not x.any(), _("参数和梯度都为零时参数必须恰好保持为零 (不能出现 nan)")
     ref = lars_reference([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
     assert_close_normwise(got[-1][-1], ref[-1][-1], 1e-7, "the ordinary parameter beside the zero ones differs from LARS")
 
@@ -116,25 +120,27 @@ def test_momentum_buffer_in_state(student, device, rng):
     params, grads = _case(rng, device, steps=3, dtype=dtype)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=10 ** uniform(rng, -3, -1),
                  trust_coefficient=uniform(rng, 0.01, 0.1))
-    _, states = student.optimizer_steps("LARS", params, grads, return_state=True, **hyper)
-    _, bufs = lars_reference_with_buffers([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
-    assert len(states) == len(params), f"expected a state for each of the {len(params)} parameters"
+    _unused, states = student.optimizer_steps("LARS", params, grads, return_state=True, **hyper)
+    _unused, bufs = lars_reference_with_buffers([p.cpu() for p in params], [[g.cpu() for g in s] for s in grads], **hyper)
+    assert len(states) == len(params), _("{params} 个参数应当各有一个 state").format(params=len(params))
     for i, (state, p, ref) in enumerate(zip(states, params, bufs)):
         tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor) and tuple(v.shape) == tuple(p.shape)}
-        assert tensors, f"self.state of parameter {i} holds no tensor of the parameter's shape (the momentum buffer)"
+        assert tensors, _("第 {i} 个参数的 self.state 里没有与参数同形状的张量 (动量缓冲区)").format(i=i)
         for key, v in tensors.items():
-            assert v.dtype == p.dtype, f"state[{key!r}] of parameter {i} is {v.dtype}, the parameter is {p.dtype}"
-            assert v.device.type == device.type, f"state[{key!r}] of parameter {i} is on {v.device}, expected {device}"
+            assert v.dtype == p.dtype, _("第 {i} 个参数的 state[{key!r}] 是 {v_dtype}, 而参数是 {p_dtype}").format(
+                    key=key, i=i, v_dtype=v.dtype, p_dtype=p.dtype)
+            assert v.device.type == device.type, _("第 {i} 个参数的 state[{key!r}] 在 {v_device} 上, 应当在 {device} 上").format(
+                    key=key, i=i, v_device=v.device, device=device)
         rtol = 1e-7 if dtype == torch.float64 else 1e-5
         assert any(float(torch.linalg.vector_norm(v.cpu().double() - ref.double())) <= rtol * float(torch.linalg.vector_norm(ref))
-                   for v in tensors.values()), f"no state entry of parameter {i} holds the momentum buffer v"
+                   for v in tensors.values()), _("第 {i} 个参数的 state 里没有一项是动量缓冲区 v").format(i=i)
 
 
 def test_float32(student, device, rng):
     params, grads = _case(rng, device, steps=3, dtype=torch.float32)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95),
                  weight_decay=10 ** uniform(rng, -3, -1), trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, rtol=1e-5, what="float32 parameters")
+    _run_and_compare(student, device, params, grads, hyper, rtol=1e-5, what=_("float32 参数"))
 
 
 # -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
@@ -145,7 +151,7 @@ def test_eps_is_read_from_the_group(student, device, rng):
     g_norm = min(float(torch.linalg.vector_norm(g)) for g in grads[0])
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=10 ** uniform(rng, -3, -1),
                  trust_coefficient=uniform(rng, 0.01, 0.1), eps=g_norm * uniform(rng, 0.5, 2.0))
-    _run_and_compare(student, device, params, grads, hyper, what="eps of the order of ||g||")
+    _run_and_compare(student, device, params, grads, hyper, what=_("eps 与 ||g|| 同一数量级"))
 
 
 def test_zero_gradient_with_weight_decay(student, device, rng):
@@ -156,7 +162,7 @@ def test_zero_gradient_with_weight_decay(student, device, rng):
         step[0] = torch.zeros_like(step[0])
     hyper = dict(lr=uniform(rng, 0.1, 1.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=uniform(rng, 0.01, 0.1),
                  trust_coefficient=uniform(rng, 0.01, 0.1))
-    _run_and_compare(student, device, params, grads, hyper, what="a zero gradient with weight decay (local lr = 1)")
+    _run_and_compare(student, device, params, grads, hyper, what=_("梯度为零且有权重衰减 (局部学习率 = 1)"))
 
 
 def test_float32_momentum_buffer_keeps_the_dtype(student, device, rng):
@@ -165,13 +171,14 @@ def test_float32_momentum_buffer_keeps_the_dtype(student, device, rng):
     params, grads = _case(rng, device, steps=2, dtype=torch.float32)
     hyper = dict(lr=uniform(rng, 0.3, 2.0), momentum=uniform(rng, 0.5, 0.95), weight_decay=0.0,
                  trust_coefficient=uniform(rng, 0.01, 0.1))
-    _, states = student.optimizer_steps("LARS", params, grads, return_state=True, **hyper)
-    assert len(states) == len(params), f"expected a state for each of the {len(params)} parameters"
+    _unused, states = student.optimizer_steps("LARS", params, grads, return_state=True, **hyper)
+    assert len(states) == len(params), _("{params} 个参数应当各有一个 state").format(params=len(params))
     for i, (state, p) in enumerate(zip(states, params)):
         tensors = [v for v in state.values() if isinstance(v, torch.Tensor) and tuple(v.shape) == tuple(p.shape)]
-        assert tensors, f"self.state of parameter {i} holds no tensor of the parameter's shape (the momentum buffer)"
+        assert tensors, _("第 {i} 个参数的 self.state 里没有与参数同形状的张量 (动量缓冲区)").format(i=i)
         assert all(v.dtype == torch.float32 for v in tensors), \
-            f"the momentum buffer of float32 parameter {i} is {[str(v.dtype) for v in tensors]}"
+            _("float32 的第 {i} 个参数的动量缓冲区是 {v_dtype_for_in_tensors}").format(
+                    i=i, v_dtype_for_in_tensors=[str(v.dtype) for v in tensors])
 
 
 def _hyper(rng, momentum=(0.5, 0.95)):
@@ -195,14 +202,15 @@ def test_param_groups(student, device, rng):
     groups = [dict(count=b - a, **_hyper(rng)) for a, b in zip(bounds[:-1], bounds[1:])]
     defaults = _hyper(rng)
     got = student.optimizer_steps("LARS", params, grads, groups=groups, **defaults)
-    assert len(got) == len(grads), f"expected {len(grads)} steps of parameters, got {len(got)}"
+    assert len(got) == len(grads), _("应当得到 {grads} 步的参数, 实际 {got} 步").format(grads=len(grads), got=len(got))
     rtol = 1e-7 if dtype == torch.float64 else 1e-5
     for g, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         hyper = {key: v for key, v in groups[g].items() if key != "count"}
         ref = lars_reference([p.cpu() for p in params[a:b]], [[x.cpu() for x in s[a:b]] for s in grads], **hyper)
         for t in range(len(grads)):
             for i in range(a, b):
-                assert got[t][i].dtype == dtype, f"parameter {i}: dtype changed to {got[t][i].dtype}"
+                assert got[t][i].dtype == dtype, _("第 {i} 个参数的数据类型变成了 {got_t_i_dtype}").format(
+                        i=i, got_t_i_dtype=got[t][i].dtype)
                 assert_close_normwise(got[t][i], ref[t][i - a], rtol,
                                       f"{len(groups)} parameter groups: step {t + 1}, parameter {i} (group {g}) differs "
                                       f"from LARS with that group's hyperparameters")
@@ -212,7 +220,7 @@ def test_eps_is_read(student, device, rng):
     """eps is a hyperparameter like the others: large enough here (1e-2 to 1) to change the local lr visibly."""
     params, grads = _case(rng, device, steps=3)
     hyper = _hyper(rng)
-    _run_and_compare(student, device, params, grads, hyper, what=f"eps = {hyper['eps']:.3g}")
+    _run_and_compare(student, device, params, grads, hyper, what="eps = {hyper_eps:.3g}".format(hyper_eps=hyper['eps']))
 
 
 def test_params_without_grad_are_skipped(student, device, rng):
@@ -226,6 +234,7 @@ def test_params_without_grad_are_skipped(student, device, rng):
     others = [i for i in range(len(params)) if i != frozen]
     ref = lars_reference([params[i].cpu() for i in others], [[s[i].cpu() for i in others] for s in grads], **hyper)
     for t, step in enumerate(got):
-        assert torch.equal(step[frozen].cpu(), params[frozen].cpu()), f"parameter {frozen} has no gradient but moved at step {t + 1}"
+        assert torch.equal(step[frozen].cpu(), params[frozen].cpu()), _("第 {frozen} 个参数没有梯度, 却在第 {t} 步移动了").format(
+                frozen=frozen, t=t + 1)
         for j, i in enumerate(others):
             assert_close_normwise(step[i], ref[t][j], 1e-7, f"step {t + 1}, parameter {i} beside a parameter without gradient")

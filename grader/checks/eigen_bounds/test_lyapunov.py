@@ -3,20 +3,26 @@ import math
 
 import torch
 
+from grader.i18n import _
 from grader.checks.eigen_bounds import reference as R
 
 
 def _scalar(value, name, device):
-    assert isinstance(value, torch.Tensor), f"{name} should be a 0-dim torch.Tensor, got {type(value).__name__}"
-    assert value.dim() == 0, f"{name}: expected shape (), got {tuple(value.shape)}"
-    assert value.device.type == device.type, f"{name}: expected on {device.type}, got {value.device}"
+    assert isinstance(value, torch.Tensor), _("{name} 应当是 0 维 torch.Tensor, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
+    assert value.dim() == 0, _("{name}: 形状应为 (), 实际为 {value_shape}").format(name=name, value_shape=tuple(value.shape))
+    assert value.device.type == device.type, _("{name}: 应当在 {device} 上, 实际在 {value_device} 上").format(
+            name=name, device=device.type, value_device=value.device)
     return value.detach().cpu().double().item()
 
 
 def _vector(value, name, n, device):
-    assert isinstance(value, torch.Tensor), f"{name} should be a torch.Tensor, got {type(value).__name__}"
-    assert tuple(value.shape) == (n,), f"{name}: expected shape ({n},), got {tuple(value.shape)}"
-    assert value.device.type == device.type, f"{name}: expected on {device.type}, got {value.device}"
+    assert isinstance(value, torch.Tensor), _("{name} 应当是 torch.Tensor, 实际是 {value_type}").format(
+            name=name, value_type=type(value).__name__)
+    assert tuple(value.shape) == (n,), _("{name}: 形状应为 ({n},), 实际为 {value_shape}").format(
+            name=name, n=n, value_shape=tuple(value.shape))
+    assert value.device.type == device.type, _("{name}: 应当在 {device} 上, 实际在 {value_device} 上").format(
+            name=name, device=device.type, value_device=value.device)
     return value.detach().cpu().double()
 
 
@@ -42,8 +48,8 @@ def test_top_matches_reference(student, device, rng):
         got = _scalar(student.call("top_lyapunov", mats.to(device)), "top_lyapunov", device)
         want = R.top_lyapunov(mats)
         assert math.isfinite(got) and abs(got - want) <= 1e-9 * max(1.0, abs(want)), (
-            f"top_lyapunov differs from the renormalised estimate (start v0 = ones/sqrt(n), divide by T) "
-            f"for T={len(mats)}, n={mats.shape[1]}")
+            _("T={mats}, n={mats_shape} 时 top_lyapunov 与逐步归一化的估计 (起点 v0 = ones/sqrt(n), 除以 T) 不一致").format(
+                    mats=len(mats), mats_shape=mats.shape[1]))
 
 
 def test_top_long_products_stay_finite(student, device, rng):
@@ -52,8 +58,9 @@ def test_top_long_products_stay_finite(student, device, rng):
         mats = R.gaussian(rng, 2000, n, n, scale=sigma)
         got = _scalar(student.call("top_lyapunov", mats.to(device)), "top_lyapunov", device)
         want = R.top_lyapunov(mats)
-        assert math.isfinite(got), f"top_lyapunov is not finite for T=2000, sigma={sigma}: renormalise at every step"
-        assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), f"top_lyapunov is wrong for T=2000, sigma={sigma}"
+        assert math.isfinite(got), _("T=2000, sigma={sigma} 时 top_lyapunov 不是有限数: 每一步都要重新归一化").format(sigma=sigma)
+        assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), _("T=2000, sigma={sigma} 时 top_lyapunov 不对").format(
+                sigma=sigma)
 
 
 def test_top_gaussian_matches_newman(student, device, rng):
@@ -63,7 +70,8 @@ def test_top_gaussian_matches_newman(student, device, rng):
     got = _scalar(student.call("top_lyapunov", R.gaussian(rng, T, n, n, scale=sigma).to(device)), "top_lyapunov", device)
     want, std = R.gaussian_lyapunov(n, sigma), R.gaussian_lyapunov_std(n, T)
     assert abs(got - want) <= 6 * std, (
-        f"top_lyapunov of Gaussian products (n={n}) is {(got - want) / std:.1f} standard deviations from Newman's formula")
+        _("高斯矩阵之积 (n={n}) 的 top_lyapunov 与 Newman 公式相差 {got_want_std:.1f} 个标准差").format(
+                n=n, got_want_std=(got - want) / std))
 
 
 def test_all_matches_reference(student, device, rng):
@@ -71,8 +79,8 @@ def test_all_matches_reference(student, device, rng):
         n = mats.shape[1]
         got = _vector(student.call("all_lyapunov", mats.to(device)), "all_lyapunov", n, device)
         R.close(got, R.all_lyapunov(mats), rtol=1e-9, atol=1e-9,
-                what=f"all_lyapunov differs from the QR estimate (Q0 = I, sorted descending) for T={len(mats)}, n={n}")
-        assert abs(got.sum().item() - R.mean_log_abs_det(mats)) <= 1e-8, "sum of all_lyapunov != mean log|det M_t|"
+                what=_("T={mats}, n={n} 时 all_lyapunov 与 QR 估计 (Q0 = I, 降序排列) 不一致").format(mats=len(mats), n=n))
+        assert abs(got.sum().item() - R.mean_log_abs_det(mats)) <= 1e-8, _("all_lyapunov 之和 != mean log|det M_t|")
 
 
 def test_all_long_products_and_spectrum(student, device, rng):
@@ -80,8 +88,8 @@ def test_all_long_products_and_spectrum(student, device, rng):
     T = 300  # the plain product overflows after about 250 steps
     mats = R.gaussian(rng, T, n, n, scale=10.0)
     got = _vector(student.call("all_lyapunov", mats.to(device)), "all_lyapunov", n, device)
-    assert torch.isfinite(got).all(), f"all_lyapunov is not finite for T={T}, sigma=10: renormalise (QR) at every step"
-    R.close(got, R.all_lyapunov(mats), rtol=1e-9, atol=1e-9, what=f"all_lyapunov wrong for T={T}, sigma=10")
+    assert torch.isfinite(got).all(), _("T={T}, sigma=10 时 all_lyapunov 不是有限数: 每一步都要 (用 QR) 重新归一化").format(T=T)
+    R.close(got, R.all_lyapunov(mats), rtol=1e-9, atol=1e-9, what=_("T={T}, sigma=10 时 all_lyapunov 不对").format(T=T))
     for k in range(1, n + 1):
         want, std = R.gaussian_lyapunov(n, 10.0, k), R.gaussian_lyapunov_std(n, T, k)
-        assert abs(got[k - 1].item() - want) <= 6 * std, f"exponent {k} of Gaussian products is far from Newman's value"
+        assert abs(got[k - 1].item() - want) <= 6 * std, _("高斯矩阵之积的第 {k} 个指数与 Newman 的值相差太远").format(k=k)

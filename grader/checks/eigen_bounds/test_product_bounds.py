@@ -1,6 +1,7 @@
 """Hidden checks of part `product_bounds`: singular-value, norm and condition-number bounds for AB."""
 import torch
 
+from grader.i18n import _
 from grader.checks.eigen_bounds import reference as R
 
 
@@ -32,7 +33,8 @@ def test_singular_value_bounds_match_reference(student, device, rng):
     for A, B in _cases(rng):
         U = R.checked_tensor(student.call("singular_value_bounds", A.to(device), B.to(device)),
                     f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}", (min(A.shape[0], B.shape[1]),), device)
-        R.close(U, R.singular_value_bounds(A, B), rtol=1e-7, atol=1e-11 * _scale(A, B), what=f"singular_value_bounds wrong for A {tuple(A.shape)}, B {tuple(B.shape)}")
+        R.close(U, R.singular_value_bounds(A, B), rtol=1e-7, atol=1e-11 * _scale(A, B), what=_("A {A_shape}, B {B_shape} 时 singular_value_bounds 不对").format(
+                A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
 
 
 def test_singular_value_bounds_hold(student, device, rng):
@@ -41,19 +43,21 @@ def test_singular_value_bounds_hold(student, device, rng):
                     "singular_value_bounds", (min(A.shape[0], B.shape[1]),), device)
         s = torch.linalg.svdvals(A @ B)
         tol = 1e-10 * _scale(A, B)
-        assert torch.isfinite(U).all(), "singular_value_bounds returned nan/inf"
+        assert torch.isfinite(U).all(), _("singular_value_bounds 返回了 nan/inf")
         assert (s[: len(U)] <= U * (1 + 1e-9) + tol).all(), (
-            f"a bound is violated: sigma_{{k+1}}(AB) > U[k] for A {tuple(A.shape)}, B {tuple(B.shape)}")
+            _("A {A_shape}, B {B_shape} 时有一个界不成立: {formula}").format(
+                formula="sigma_{k+1}(AB) > U[k]", A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
 
 
 def test_spectral_radius_bound(student, device, rng):
     for A, B in _cases(rng):
         got = R.checked_tensor(student.call("spectral_radius_bound", A.to(device), B.to(device)), "spectral_radius_bound", (), device)
-        R.close(got, R.spectral_bound(A, B), rtol=1e-9, atol=1e-12, what=f"spectral_radius_bound != ||A||_2 ||B||_2 for A {tuple(A.shape)}")
+        R.close(got, R.spectral_bound(A, B), rtol=1e-9, atol=1e-12, what=_("A {A_shape} 时 spectral_radius_bound != ||A||_2 ||B||_2").format(
+                A_shape=tuple(A.shape)))
         P = A @ B
-        assert torch.linalg.matrix_norm(P, 2) <= got * (1 + 1e-9), "||AB||_2 exceeds spectral_radius_bound"
+        assert torch.linalg.matrix_norm(P, 2) <= got * (1 + 1e-9), _("||AB||_2 超过了 spectral_radius_bound")
         if P.shape[0] == P.shape[1]:
-            assert torch.linalg.eigvals(P).abs().max() <= got * (1 + 1e-9), "spectral radius of AB exceeds the bound"
+            assert torch.linalg.eigvals(P).abs().max() <= got * (1 + 1e-9), _("AB 的谱半径超过了这个界")
 
 
 def test_condition_bound(student, device, rng):
@@ -69,8 +73,9 @@ def test_condition_bound(student, device, rng):
     for A, B in cases:
         got = R.checked_tensor(student.call("condition_bound", A.to(device), B.to(device)), "condition_bound", (), device)
         want = R.condition_bound(A, B)
-        R.close(got, want, rtol=1e-6, atol=0.0, what=f"condition_bound != kappa(A) kappa(B) for A {tuple(A.shape)}, B {tuple(B.shape)}")
-        assert R.condition_number(A @ B) <= got * (1 + 1e-3), "kappa(AB) exceeds condition_bound"
+        R.close(got, want, rtol=1e-6, atol=0.0, what=_("A {A_shape}, B {B_shape} 时 condition_bound != kappa(A) kappa(B)").format(
+                A_shape=tuple(A.shape), B_shape=tuple(B.shape)))
+        assert R.condition_number(A @ B) <= got * (1 + 1e-3), _("kappa(AB) 超过了 condition_bound")
 
 
 # -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
@@ -82,4 +87,5 @@ def test_singular_value_bounds_stay_float64(student, device, rng):
         R.checked_tensor(U, f"singular_value_bounds for A {tuple(A.shape)}, B {tuple(B.shape)}",
                          (min(A.shape[0], B.shape[1]),), device)  # checked_tensor hands back a float64 copy
         assert U.dtype == A.dtype, \
-            f"singular_value_bounds returned {getattr(U, 'dtype', type(U).__name__)} for {A.dtype} inputs"
+            _("输入为 {A_dtype} 时 singular_value_bounds 返回了 {U_dtype_type}").format(
+                    U_dtype_type=getattr(U, 'dtype', type(U).__name__), A_dtype=A.dtype)

@@ -1,11 +1,12 @@
 """Hidden checks of part `psd_bounds`: the eigenvalues of a product of symmetric PSD matrices."""
 import torch
 
+from grader.i18n import _
 from grader.checks.eigen_bounds import reference as R
 
 
 def _pair(result, name):
-    assert isinstance(result, (tuple, list)) and len(result) == 2, f"{name} should return a pair (lo, hi)"
+    assert isinstance(result, (tuple, list)) and len(result) == 2, _("{name} 应当返回二元组 (lo, hi)").format(name=name)
     return result
 
 
@@ -30,8 +31,8 @@ def test_bounds_match_reference(student, device, rng):
         hi = R.checked_tensor(hi, "hi", (), device)
         want_lo, want_hi = R.psd_bounds(A, B)
         scale = want_hi.item()
-        R.close(lo, want_lo, rtol=1e-7, atol=1e-12 * scale, what=f"lo is wrong (n={len(A)})")
-        R.close(hi, want_hi, rtol=1e-7, atol=1e-12 * scale, what=f"hi is wrong (n={len(A)})")
+        R.close(lo, want_lo, rtol=1e-7, atol=1e-12 * scale, what=_("lo 不对 (n={A})").format(A=len(A)))
+        R.close(hi, want_hi, rtol=1e-7, atol=1e-12 * scale, what=_("hi 不对 (n={A})").format(A=len(A)))
 
 
 def test_true_eigenvalues_inside_bounds(student, device, rng):
@@ -41,7 +42,7 @@ def test_true_eigenvalues_inside_bounds(student, device, rng):
         w = R.psd_product_eigenvalues(A, B)
         tol = 1e-10 * max(hi.abs().item(), 1.0)
         assert lo <= hi + tol, "lo > hi"
-        assert (w >= lo - tol).all() and (w <= hi + tol).all(), f"an eigenvalue of AB lies outside [lo, hi] (n={len(A)})"
+        assert (w >= lo - tol).all() and (w <= hi + tol).all(), _("AB 有一个特征值落在 [lo, hi] 之外 (n={A})").format(A=len(A))
 
 
 def test_product_eigenvalues(student, device, rng):
@@ -50,5 +51,6 @@ def test_product_eigenvalues(student, device, rng):
                     "psd_product_eigenvalues", (len(A),), device)
         want = R.psd_product_eigenvalues(A, B)
         scale = want.abs().max().item()
-        R.close(w, want, rtol=1e-6, atol=1e-9 * scale, what=f"psd_product_eigenvalues differs from the eigenvalues of AB (ascending) for n={len(A)}")
-        assert (w >= -1e-9 * scale).all(), "psd_product_eigenvalues returned a clearly negative eigenvalue"
+        R.close(w, want, rtol=1e-6, atol=1e-9 * scale, what=_("n={A} 时 psd_product_eigenvalues 与 AB 的特征值 (升序) 不一致").format(
+                A=len(A)))
+        assert (w >= -1e-9 * scale).all(), _("psd_product_eigenvalues 返回了明显为负的特征值")

@@ -1,6 +1,7 @@
 """Hidden checks of part `linear_regression`: fit_linear(X, y, w0, b0, lr, steps) -> (w, b)."""
 import torch
 
+from grader.i18n import _
 from grader.checks.equal_weights._util import as_tensor, pair, randint, scalar, uniform
 from grader.checks.equal_weights.reference import linear_gd, lstsq_solution, regression_data
 
@@ -44,7 +45,8 @@ def test_shapes_dtype_device(student, device, rng):
         X, y, d = _problem(rng, dtype)
         w0, b0 = (t.to(dtype) for t in _random_start(rng, d))
         w, b = _fit(student, device, X, y, w0, b0, 0.1, 0)
-        assert torch.equal(w, w0.double()) and torch.equal(b, b0.double()), f"steps=0 must return (w0, b0) ({dtype})"
+        assert torch.equal(w, w0.double()) and torch.equal(b, b0.double()), _("steps=0 时必须返回 (w0, b0) ({dtype})").format(
+                dtype=dtype)
         _fit(student, device, X, y, w0, b0, 0.1, 2)
 
 
@@ -62,16 +64,18 @@ def test_few_steps_follow_gradient_descent(student, device, rng):
     w, b = _fit(student, device, X, y, w0, b0, lr, steps)
     ew, eb = linear_gd(X, y, w0, b0, lr, steps)
     tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(w, ew, **tol, msg=f"w after {steps} gradient steps differs from full-batch GD ({dtype})")
-    torch.testing.assert_close(b, eb, **tol, msg=f"b after {steps} gradient steps differs from full-batch GD ({dtype})")
+    torch.testing.assert_close(w, ew, **tol, msg=_("{steps} 步梯度下降后的 w 与全批量梯度下降不一致 ({dtype})").format(
+            steps=steps, dtype=dtype))
+    torch.testing.assert_close(b, eb, **tol, msg=_("{steps} 步梯度下降后的 b 与全批量梯度下降不一致 ({dtype})").format(
+            steps=steps, dtype=dtype))
 
 
 def test_constant_start_reaches_least_squares(student, device, rng):
     X, y, d = _problem(rng)
     w, b = _fit(student, device, X, y, *_constant_start(rng, d), LR, STEPS)
     ew, eb = lstsq_solution(X, y)
-    torch.testing.assert_close(w, ew, atol=2e-3, rtol=0, msg="w from a constant start is not the least-squares w")
-    torch.testing.assert_close(b, eb, atol=2e-3, rtol=0, msg="b from a constant start is not the least-squares b")
+    torch.testing.assert_close(w, ew, atol=2e-3, rtol=0, msg=_("从常数起点训练出的 w 不是最小二乘解的 w"))
+    torch.testing.assert_close(b, eb, atol=2e-3, rtol=0, msg=_("从常数起点训练出的 b 不是最小二乘解的 b"))
 
 
 def test_zero_start_reaches_least_squares(student, device, rng):
@@ -79,7 +83,7 @@ def test_zero_start_reaches_least_squares(student, device, rng):
     w, b = _fit(student, device, X, y, torch.zeros(d), torch.tensor(0.0), LR, STEPS)
     ew, eb = lstsq_solution(X, y)
     torch.testing.assert_close(torch.cat([w, b[None]]), torch.cat([ew, eb[None]]), atol=2e-3, rtol=0,
-                               msg="(w, b) from an all-zero start is not the least-squares solution")
+                               msg=_("从全零起点训练出的 (w, b) 不是最小二乘解"))
 
 
 def test_random_start_reaches_least_squares(student, device, rng):
@@ -87,7 +91,7 @@ def test_random_start_reaches_least_squares(student, device, rng):
     w, b = _fit(student, device, X, y, *_random_start(rng, d), LR, STEPS)
     ew, eb = lstsq_solution(X, y)
     torch.testing.assert_close(torch.cat([w, b[None]]), torch.cat([ew, eb[None]]), atol=2e-3, rtol=0,
-                               msg="(w, b) from a random start is not the least-squares solution")
+                               msg=_("从随机起点训练出的 (w, b) 不是最小二乘解"))
 
 
 def test_constant_and_random_starts_agree(student, device, rng):
@@ -95,7 +99,7 @@ def test_constant_and_random_starts_agree(student, device, rng):
     w1, b1 = _fit(student, device, X, y, *_constant_start(rng, d), LR, STEPS)
     w2, b2 = _fit(student, device, X, y, *_random_start(rng, d), LR, STEPS)
     torch.testing.assert_close(torch.cat([w1, b1[None]]), torch.cat([w2, b2[None]]), atol=1e-3, rtol=0,
-                               msg="constant and random starts end at different solutions")
+                               msg=_("常数起点和随机起点得到了不同的解"))
 
 
 def test_inputs_not_modified(student, device, rng):
@@ -107,4 +111,4 @@ def test_inputs_not_modified(student, device, rng):
     w, b = pair(out, "fit_linear")
     as_tensor(w, "w", (d,), device, dtype=X.dtype)
     for name, before, now in zip(("X", "y", "w0", "b0"), inputs, after):
-        assert torch.equal(now.cpu(), before.cpu()), f"fit_linear modified its input {name} in place"
+        assert torch.equal(now.cpu(), before.cpu()), _("fit_linear 原地修改了输入 {name}").format(name=name)

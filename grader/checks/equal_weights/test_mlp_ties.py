@@ -1,6 +1,7 @@
 """Hidden checks of part `mlp_ties`: train_constant_mlp(X, y, hidden, value, lr, steps) -> W1 (hidden, d)."""
 import torch
 
+from grader.i18n import _
 from grader.checks.equal_weights._util import as_tensor, randint, uniform
 from grader.checks.equal_weights.reference import mlp_constant_train
 
@@ -37,20 +38,21 @@ def test_matches_gradient_descent(student, device, rng):
         expected = mlp_constant_train(X, y, hidden, value, lr, steps)
         tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
         torch.testing.assert_close(W1, expected, **tol,
-                                   msg=f"W1 differs from full-batch GD on mean((out - y)^2) from all parameters = value ({dtype})")
+                                   msg=_("W1 与从所有参数 = value 出发、在 mean((out - y)^2) 上做全批量梯度下降的结果不一致 ({dtype})").format(
+                                           dtype=dtype))
 
 
 def test_hidden_units_stay_tied(student, device, rng):
     X, y, hidden, value = _problem(rng)
     W1 = _train(student, device, X, y, hidden, value, 0.05, 30)
-    assert _tied(W1), "hidden units (rows of W1) trained from equal parameters are no longer identical"
+    assert _tied(W1), _("从相同参数出发训练的隐藏单元 (W1 的各行) 不再相同")
 
 
 def test_weights_moved(student, device, rng):
     X, y, hidden, value = _problem(rng)
     W1 = _train(student, device, X, y, hidden, value, 0.05, 30)
-    assert float((W1 - value).abs().max()) > 1e-3, "W1 still equals the initial constant: nothing was trained"
-    assert _tied(W1), "hidden units (rows of W1) trained from equal parameters are no longer identical"
+    assert float((W1 - value).abs().max()) > 1e-3, _("W1 仍然等于初始常数: 什么都没有训练")
+    assert _tied(W1), _("从相同参数出发训练的隐藏单元 (W1 的各行) 不再相同")
 
 
 # -- added for `make mutants`: rules of the statement that the checks above leave open ------------------------
@@ -63,4 +65,4 @@ def test_float64_inputs(student, device, rng):
     W1 = _train(student, device, X, y, hidden, value, lr, steps)
     expected = mlp_constant_train(X, y, hidden, value, lr, steps)
     torch.testing.assert_close(W1, expected.to(W1.dtype), atol=1e-9, rtol=1e-7,
-                               msg="float64 W1 differs from full-batch GD in float64")
+                               msg=_("float64 的 W1 与 float64 下的全批量梯度下降不一致"))

@@ -1,6 +1,7 @@
 """Hidden checks of part `softmax_gradient`: softmax_regression_grad(X, y, W, b) -> (dW, db), by hand."""
 import torch
 
+from grader.i18n import _
 from grader.checks.equal_weights._util import as_tensor, pair, randint, uniform
 from grader.checks.equal_weights.reference import (classification_data, distinct_proportions, labels_with_counts,
                                              softmax_grad_autograd)
@@ -23,8 +24,8 @@ def _grad(student, device, X, y, W, b):
 def _compare(got, X, y, W, b, what):
     eW, eb = softmax_grad_autograd(X, y, W, b)
     tol = dict(atol=1e-10, rtol=1e-7) if X.dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(got[0], eW, **tol, msg=f"dW differs from autograd ({what})")
-    torch.testing.assert_close(got[1], eb, **tol, msg=f"db differs from autograd ({what})")
+    torch.testing.assert_close(got[0], eW, **tol, msg=_("dW 与 autograd 的结果不一致 ({what})").format(what=what))
+    torch.testing.assert_close(got[1], eb, **tol, msg=_("db 与 autograd 的结果不一致 ({what})").format(what=what))
 
 
 def test_random_weights_float32(student, device, rng):
@@ -63,16 +64,16 @@ def test_labels_break_symmetry(student, device, rng):
     n, d, k = _sizes(rng)
     counts = (torch.randperm(k, generator=rng) + 1) * randint(rng, 6, 12)
     y = labels_with_counts(rng, counts)
-    X, _ = classification_data(rng, len(y), d, k)
+    X, _unused = classification_data(rng, len(y), d, k)
     c = uniform(rng, -1.0, 1.0)
     W, b = torch.full((k, d), c), torch.zeros(k)
     gW, gb = _grad(student, device, X, y, W, b)
     for i in range(k):
         for j in range(i + 1, k):
-            assert (gW[i] - gW[j]).abs().max() > 1e-3, f"rows {i} and {j} of dW coincide at constant W"
-            assert abs(float(gb[i] - gb[j])) > 1e-3, f"entries {i} and {j} of db coincide at constant W"
+            assert (gW[i] - gW[j]).abs().max() > 1e-3, _("W 为常数时 dW 的第 {i} 行和第 {j} 行相同").format(i=i, j=j)
+            assert abs(float(gb[i] - gb[j])) > 1e-3, _("W 为常数时 db 的第 {i} 项和第 {j} 项相同").format(i=i, j=j)
     expected_b = 1.0 / k - counts.double() / len(y)
-    torch.testing.assert_close(gb.double(), expected_b, atol=1e-5, rtol=0, msg="db at constant W is not 1/k - n_j/n")
+    torch.testing.assert_close(gb.double(), expected_b, atol=1e-5, rtol=0, msg=_("W 为常数时 db 不等于 1/k - n_j/n"))
 
 
 def test_works_without_autograd(student, device, rng):
@@ -103,4 +104,4 @@ def test_inputs_not_modified(student, device, rng):
     out, after = student.call_returning_inputs("softmax_regression_grad", *inputs)
     pair(out, "softmax_regression_grad")
     for name, before, now in zip(("X", "y", "W", "b"), inputs, after):
-        assert torch.equal(now.cpu(), before.cpu()), f"softmax_regression_grad modified its input {name} in place"
+        assert torch.equal(now.cpu(), before.cpu()), _("softmax_regression_grad 原地修改了输入 {name}").format(name=name)

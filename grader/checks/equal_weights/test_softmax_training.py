@@ -1,6 +1,7 @@
 """Hidden checks of part `softmax_training`: train_softmax(X, y, W0, b0, lr, steps) -> (W, b)."""
 import torch
 
+from grader.i18n import _
 from grader.checks.equal_weights._util import as_tensor, pair, randint, uniform
 from grader.checks.equal_weights.reference import classification_data, softmax_gd, softmax_loss
 
@@ -38,16 +39,16 @@ def test_few_steps_follow_gradient_descent(student, device, rng):
         as_tensor(b, "b", tuple(b0.shape), device, dtype=dtype)
         eW, eb = softmax_gd(X, y, W0, b0, lr, 5)
         tol = dict(atol=1e-9, rtol=1e-7) if dtype == torch.float64 else dict(atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(W.cpu(), eW, **tol, msg=f"W after 5 steps from a constant start differs from GD ({dtype})")
-        torch.testing.assert_close(b.cpu(), eb, **tol, msg=f"b after 5 steps from a constant start differs from GD ({dtype})")
+        torch.testing.assert_close(W.cpu(), eW, **tol, msg=_("从常数起点训练 5 步后的 W 与梯度下降不一致 ({dtype})").format(dtype=dtype))
+        torch.testing.assert_close(b.cpu(), eb, **tol, msg=_("从常数起点训练 5 步后的 b 与梯度下降不一致 ({dtype})").format(dtype=dtype))
 
 
 def test_constant_start_is_not_stuck(student, device, rng):
     """From a constant W the rows of W become different after training (the labels break the symmetry)."""
     X, y, d, k = _problem(rng)
-    W, _ = _train(student, device, X, y, *_constant(rng, k, d), LR, 50)
+    W, _unused = _train(student, device, X, y, *_constant(rng, k, d), LR, 50)
     gaps = [float((W[i] - W[j]).abs().max()) for i in range(k) for j in range(i + 1, k)]
-    assert min(gaps) > 1e-2, "after training from a constant start some rows of W are still equal"
+    assert min(gaps) > 1e-2, _("从常数起点训练之后, W 的某些行仍然相等")
 
 
 def test_constant_and_random_starts_reach_same_loss(student, device, rng):
@@ -59,11 +60,11 @@ def test_constant_and_random_starts_reach_same_loss(student, device, rng):
     best = float(softmax_loss(X.double(), y, Wr, br))
     l1 = float(softmax_loss(X.double(), y, W1.double(), b1.double()))
     l2 = float(softmax_loss(X.double(), y, W2.double(), b2.double()))
-    assert abs(l1 - best) < 1e-3, "the loss reached from a constant start is not the minimum of the cross-entropy"
-    assert abs(l2 - best) < 1e-3, "the loss reached from a random start is not the minimum of the cross-entropy"
+    assert abs(l1 - best) < 1e-3, _("从常数起点达到的损失不是交叉熵的最小值")
+    assert abs(l2 - best) < 1e-3, _("从随机起点达到的损失不是交叉熵的最小值")
     P1 = torch.softmax(X.double() @ W1.double().T + b1.double(), 1)
     P2 = torch.softmax(X.double() @ W2.double().T + b2.double(), 1)
-    torch.testing.assert_close(P1, P2, atol=1e-2, rtol=0, msg="constant and random starts predict different probabilities")
+    torch.testing.assert_close(P1, P2, atol=1e-2, rtol=0, msg=_("常数起点和随机起点预测的概率不同"))
 
 
 def test_inputs_not_modified(student, device, rng):
@@ -74,4 +75,4 @@ def test_inputs_not_modified(student, device, rng):
     out, after = student.call_returning_inputs("train_softmax", *inputs, 0.5, 5)
     pair(out, "train_softmax")
     for name, before, now in zip(("X", "y", "W0", "b0"), inputs, after):
-        assert torch.equal(now.cpu(), before.cpu()), f"train_softmax modified its input {name} in place"
+        assert torch.equal(now.cpu(), before.cpu()), _("train_softmax 原地修改了输入 {name}").format(name=name)

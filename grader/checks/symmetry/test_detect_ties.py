@@ -1,6 +1,7 @@
 """Hidden checks of part `detect_ties`: tied_groups(weight, atol)."""
 import torch
 
+from grader.i18n import _
 from grader.checks.symmetry.reference import normalize_groups
 
 
@@ -26,18 +27,18 @@ def test_planted_ties_matrix(student, device, rng):
     for atol in (1e-2, 1e-4):
         d = int(torch.randint(4, 20, (1,), generator=rng))
         weight, expected = _planted(rng, (d,), atol)
-        assert _ask(student, weight.float(), atol, device) == expected, f"wrong groups for a [n, {d}] weight"
+        assert _ask(student, weight.float(), atol, device) == expected, _("[n, {d}] 权重的分组不对").format(d=d)
 
 
 def test_planted_ties_conv_weight(student, device, rng):
     c_in = int(torch.randint(1, 4, (1,), generator=rng))
     weight, expected = _planted(rng, (c_in, 3, 3), 1e-3)
-    assert _ask(student, weight.float(), 1e-3, device) == expected, "wrong groups for a [out, in, k, k] weight"
+    assert _ask(student, weight.float(), 1e-3, device) == expected, _("[out, in, k, k] 权重的分组不对")
 
 
 def test_exact_ties_zero_atol(student, device, rng):
     weight, expected = _planted(rng, (5,), 0.0)  # no noise at atol = 0: exact copies
-    assert _ask(student, weight, 0.0, device) == expected, "exact copies must be tied at atol=0"
+    assert _ask(student, weight, 0.0, device) == expected, _("atol=0 时完全相同的副本必须算作相同")
 
 
 def test_max_abs_difference_not_a_norm(student, device, rng):
@@ -50,7 +51,7 @@ def test_max_abs_difference_not_a_norm(student, device, rng):
     weight = torch.stack([base[0], base[1], base[2], near, far, base[3]])
     expected = [[0, 3], [1], [2], [4], [5]]
     assert _ask(student, weight, atol, device) == expected, \
-        "ties use the largest entry-wise difference (<= atol), not a norm over the whole row"
+        _("判断相同要看逐元素差的最大值 (<= atol), 而不是整行的某种范数")
 
 
 def test_transitive_chains(student, device, rng):
@@ -70,15 +71,15 @@ def test_transitive_chains(student, device, rng):
     for spot, link in zip(spots, order):
         rows[spot] = chain[link]
     expected = sorted([spots] + [[i] for i in range(n) if i not in spots], key=lambda g: g[0])
-    assert _ask(student, torch.stack(rows), atol, device) == expected, "tied-ness is transitive: chains form one group"
+    assert _ask(student, torch.stack(rows), atol, device) == expected, _('"相同" 是可传递的: 一条链构成一个组')
 
 
 def test_partition_format(student, device, rng):
     weight = torch.randn(int(torch.randint(3, 9, (1,), generator=rng)), 4, generator=rng)
     groups = _ask(student, weight, 1e-6, device)
-    assert groups == [[i] for i in range(weight.shape[0])], "distinct rows must each form their own group"
+    assert groups == [[i] for i in range(weight.shape[0])], _("互不相同的行必须各成一组")
     same = weight[:1].repeat(5, 1)
-    assert _ask(student, same, 1e-6, device) == [[0, 1, 2, 3, 4]], "identical rows must form one group"
+    assert _ask(student, same, 1e-6, device) == [[0, 1, 2, 3, 4]], _("完全相同的行必须构成一个组")
 
 
 def test_large_magnitudes_absolute_tolerance(student, device, rng):
@@ -92,4 +93,4 @@ def test_large_magnitudes_absolute_tolerance(student, device, rng):
     weight = torch.stack([base, base + 1.5 * atol * sign, other, base - 0.5 * atol * sign, other - 1.5 * atol * sign])
     expected = [[0, 3], [1], [2], [4]]
     assert _ask(student, weight, atol, device) == expected, \
-        f"rows of size {scale:.0e} that differ by 1.5*atol = {1.5 * atol:.0e} must not be tied (atol is absolute)"
+        _("大小为 {scale:.0e}、相差 1.5*atol = {atol:.0e} 的行不能算作相同 (atol 是绝对容差)").format(scale=scale, atol=1.5 * atol)
