@@ -31,7 +31,7 @@ class RichProgress:
 
 
 def cmd_grade(args) -> int:
-    from grader.engine.pipeline import EngineError, grade_course, lock_course
+    from grader.engine.pipeline import EngineError, course_language, grade_course, lock_course
     from grader.engine.cluster import ClusterError, DaskRunner
     from grader.engine.report import (export_csv, generate_feedback, load_markers, problem_lines, totals,
                                waiting_line, write_instructor_report)
@@ -52,7 +52,8 @@ def cmd_grade(args) -> int:
     lock = None
     try:
         if args.zip:  # the course lock first: nothing is unpacked under a run that is still grading
-            lock = lock_course(Path(args.course).resolve())
+            course = Path(args.course).resolve()
+            lock = lock_course(course, course_language(course, args.language))
             collected = collect_archives(args.zip, Path(args.course), args.zip_regexp, console)
             if collected is None:
                 return 2
@@ -78,7 +79,7 @@ def cmd_grade(args) -> int:
 
     language = summary.language  # the course's: this table, the report and the problem lines
     console.print(_in(language, "隔离 ({where}):").format(where=summary.where), markup=False)
-    for line in summary.layers.describe():
+    for line in summary.layers.describe(language):
         console.print("  " + line, markup=False)
     table = Table(title=_in(language, "成绩 ({course})").format(course=course.name),
                   caption=_in(language, "自动评分的得分 · 人工评分的书面答案 (未作答为 0) · 仍待在 formgrader 中人工评分的分数"))

@@ -66,7 +66,7 @@ def test_a_second_run_on_the_same_course_is_refused_at_once(tmp_path):
         started = time.time()
         second = subprocess.run(grade_cmd(course), cwd=REPO, capture_output=True, text=True, timeout=120)
         assert second.returncode == 2
-        assert "being graded by another run right now" in second.stdout.splitlines()[0]
+        assert "正在被另一次运行评分" in second.stdout.splitlines()[0]
         assert time.time() - started < 60  # refused at once, not after waiting for the first
         assert first.poll() is None, "the refused run must not disturb the first"
     finally:

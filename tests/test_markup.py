@@ -122,7 +122,7 @@ def test_the_notebook_is_cleaned_cell_by_cell():
     nb = nbformat.from_dict(hm.hostile_notebook())
     nb.cells.append(nbformat.v4.new_markdown_cell("x", metadata={"nbgrader": {
         "grade_id": '"><img src=x onerror=a()>', "solution": True, "grade": False, "locked": False}}))
-    notes = clean_notebook(nb)
+    notes = clean_notebook(nb, "en")
     assert set(nb.metadata) <= {"kernelspec", "language_info"}  # no widget state, no title
     assert len(notes) == 4 and all(re.match(r"cell \d+: removed from", n) for n in notes), notes
     assert "<script>" in notes[0] and "onerror= on <img>" in notes[0] and "application/javascript output" in notes[3]
@@ -150,17 +150,17 @@ def test_markup_too_deep_to_parse_in_time_is_shown_as_text():
 
     started = time.monotonic()
     for deep, why in (("<div>" * 100_000, "characters is over its limit"), ("<div>" * 30_000, "over 5000 tags")):
-        cleaned, what = clean_markdown(deep + "<img src=x onerror=a()>")
+        cleaned, what = clean_markdown(deep + "<img src=x onerror=a()>", language="en")
         assert len(what) == 1 and what[0].startswith("shown as text (") and why in what[0], what
         assert cleaned.startswith("<div><pre>&lt;div&gt;") and cleaned.count("<") == 4
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<div>" * (markup.MAX_PIECE_TAGS - 1))
                                          for _ in range(200)])
-    notes = clean_notebook(nb)
+    notes = clean_notebook(nb, "en")
     assert "over the notebook's limit" in notes[-1] and len(notes) == 200
     for cell in nb.cells:
         _assert_inert(render_markdown(cell.source))
     deep = nbformat.v4.new_output("display_data", data={"text/html": "<div>" * 6000 + "<script>a()</script>"})
-    assert markup.clean_output(deep)[0].startswith("shown as text (over 5000 tags")
+    assert markup.clean_output(deep, language="en")[0].startswith("shown as text (over 5000 tags")
     assert deep.data["text/html"].startswith("<pre>&lt;div&gt;") and deep.data["text/html"].count("<") == 2
     assert time.monotonic() - started < 20  # about 2 s here; unbounded before the limits
 
@@ -216,7 +216,7 @@ def test_the_console_shows_escape_bytes_as_escapes(graded):
     assert f"link{visible}: 提交中的符号链接" in out  # the course's language: zh_CN
     assert f"notes{visible}.ipynb: 多余的笔记本" in out
     assert f"x{visible}' 不是有效的学生 id" in out
-    assert re.search(r"mallory/eigen_bounds: cell \d+: removed from what the instructor's pages show: <script>", out)
+    assert re.search(r"mallory/eigen_bounds: 单元格 \d+: 已从讲师页面中移除: <script>", out)
 
 
 def test_the_report_escapes_every_student_byte(graded):
@@ -249,4 +249,4 @@ def test_the_autograded_notebooks_are_clean_and_the_honest_ones_untouched(graded
     answer = render_markdown(hm.written_answer(nb))
     assert hm.HONEST_MARK in answer and "$a &lt; b$" in answer
     marker = json.loads((course / "autograded" / "mallory" / hm.ASSIGNMENT / ".numstab-grade.json").read_text())
-    assert sum("removed from what the instructor's pages show" in p for p in marker["problems"]) == 3
+    assert sum("已从讲师页面中移除" in p for p in marker["problems"]) == 3  # the course's language

@@ -343,3 +343,47 @@ def test_the_section_titles_are_the_books_own_headings_in_each_language():
             book = {m.id: m.string for m in read_po(f) if m.id}
         for label, title in SECTION_TITLES.items():
             assert i18n.section_title(label, language) == book[title], (label, language)
+
+
+def test_the_engines_own_lines_follow_the_course_language(tmp_path):
+    """The lines an instructor reads about the run itself (the isolation in effect, what was removed from a
+    student's markup, a course another run holds, a similarity that could not be computed) are in the
+    course's language like the rest of the table and the report."""
+    import re
+
+    import nbformat
+
+    from grader.engine.isolation import Layers
+    from grader.engine.markup import clean_notebook
+    from grader.engine.pipeline import EngineError, lock_course
+    from grader.engine.similarity import all_similar_pairs
+
+    han = re.compile(r"[\u4e00-\u9fff]")
+
+    def lines(language: str) -> list[str]:
+        out = Layers(root=False, namespaces=True, landlock_abi=7, seccomp=True).describe(language)
+        out += Layers(root=True, namespaces=False, landlock_abi=0, seccomp=False).describe(language)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<script>a()</script>"),
+                                             nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+                                                 "display_data", data={"image/svg+xml": "<svg/>"})])])
+        out += clean_notebook(nb, language) + [nb.cells[1].outputs[0].data["text/plain"]]
+        course = tmp_path / language
+        held = lock_course(course, language)
+        try:
+            with pytest.raises(EngineError) as refused:
+                lock_course(course, language)
+        finally:
+            os.close(held)
+        (course / "submitted" / "s" / "symmetry").mkdir(parents=True)
+        (course / "submitted" / "s" / "symmetry" / "symmetry.ipynb").mkdir()  # a folder where a notebook goes
+        problems: list[str] = []
+        all_similar_pairs(course, problems=problems, language=language)
+        return out + [str(refused.value)] + problems
+
+    chinese, english = lines(i18n.SOURCE_LANGUAGE), lines("en")
+    assert len(chinese) == len(english) >= 15
+    assert all(han.search(line) for line in chinese if not line.startswith(("Landlock: ABI", "cgroup")))
+    assert not [line for line in english if han.search(line)], english
+    assert "removed from what the instructor's pages show: <script>" in " ".join(english)
+    assert "being graded by another run" in " ".join(english)
+    assert "similarity of symmetry: not computed" in " ".join(english)

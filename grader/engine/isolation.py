@@ -34,6 +34,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from grader.engine import landlock, syscalls
+from grader.i18n import SOURCE_LANGUAGE, _in
 
 CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC = 0x00020000, 0x40000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
@@ -78,18 +79,29 @@ class Layers:
         """Enough to grade a real class: the allow-list filesystem holds."""
         return self.namespaces or self.landlock_abi > 0
 
-    def describe(self) -> list[str]:
-        ns = "user (yours, mapped), " if not self.root else ""
+    def describe(self, language: str = SOURCE_LANGUAGE) -> list[str]:
+        """One line per layer, in ``language`` (the course's: the console and the report)."""
+        if self.namespaces:
+            namespaces = (_in(language, "PID, mount, network, IPC") if self.root
+                          else _in(language, "user (你的 uid, 已映射), PID, mount, network, IPC"))
+        else:
+            namespaces = _in(language, "无 (这台主机不提供)")
+        if self.landlock_abi:
+            scope = [_in(language, "文件系统白名单")] + ([_in(language, "禁止 TCP")] if self.landlock_abi >= 4 else []) \
+                + ([_in(language, "限定信号和抽象套接字的范围")] if self.landlock_abi >= 6 else [])
+            landlock_line = _in(language, "Landlock: ABI {abi} ({scope})").format(abi=self.landlock_abi,
+                                                                                 scope=", ".join(scope))
+        else:
+            landlock_line = _in(language, "Landlock: 不可用 (文件系统的其余部分仍然可读)")
         return [
-            f"uid: {'a sandbox uid per worker slot (host-wide unique)' if self.root else 'yours, inside a user namespace, with every capability dropped'}",
-            f"namespaces: {ns + 'PID, mount, network, IPC' if self.namespaces else 'none (not available here)'}",
-            f"Landlock: ABI {self.landlock_abi} (allow-list filesystem"
-            + (", no TCP" if self.landlock_abi >= 4 else "")
-            + (", signals and abstract sockets scoped" if self.landlock_abi >= 6 else "") + ")"
-            if self.landlock_abi else "Landlock: not available (the rest of the filesystem stays readable)",
-            f"seccomp: {'deny-list of ' + str(len(syscalls.DENIED) + 4) + ' syscalls, sockets AF_UNIX only' if self.seccomp else 'not available'}",
-            f"cgroup: {self.cgroup}",
-            "rlimits: CPU time, address space (CPU only), processes, file size, open files, no core",
+            _in(language, "uid: 每个 worker 槽位一个沙箱 uid (整台主机唯一)") if self.root
+            else _in(language, "uid: 你的 uid, 在 user namespace 中, 丢弃全部 capability"),
+            _in(language, "命名空间: {namespaces}").format(namespaces=namespaces),
+            landlock_line,
+            _in(language, "seccomp: 拒绝 {count} 个系统调用的黑名单, 套接字只允许 AF_UNIX").format(
+                count=len(syscalls.DENIED) + 4) if self.seccomp else _in(language, "seccomp: 不可用"),
+            _in(language, "cgroup: {cgroup}").format(cgroup=self.cgroup),
+            _in(language, "rlimits: CPU 时间, 地址空间 (仅 CPU), 进程数, 文件大小, 打开的文件数, 不生成 core"),
         ]
 
     def summary(self) -> str:

@@ -33,6 +33,8 @@ import nh3
 from jinja2 import pass_context
 from pygments.token import STANDARD_TYPES
 
+from grader.i18n import SOURCE_LANGUAGE, _in
+
 # what nbconvert's markdown renderer and pygments produce, beyond nh3's defaults
 _ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
 for _tag, _extra in {"img": {"title"}, "abbr": {"title"}, "details": {"open"}, "code": {"class"},
@@ -131,7 +133,7 @@ def _events(markup: str) -> list[tuple]:
     return parser.seen
 
 
-def removed(markup: str, cleaned: str) -> list[str]:
+def removed(markup: str, cleaned: str, language: str = SOURCE_LANGUAGE) -> list[str]:
     """What nh3 took out of ``markup`` (tags, attributes, comments), for the problem line; [] if nothing."""
     before, after = _events(markup), _events(cleaned)
     if before == after:
@@ -145,7 +147,7 @@ def removed(markup: str, cleaned: str) -> list[str]:
             out += [f"{a[0]}= on <{e[1]}>" for a in e[2] if (e[1], a[0]) not in kept]
         elif e[0] in ("comment", "decl", "pi", "unknown"):
             out.append(e[0])
-    return list(dict.fromkeys(out)) or ["altered markup"]
+    return list(dict.fromkeys(out)) or [_in(language, "改动过的标记")]
 
 
 def render_markdown(source: str, attachments: dict | None = None) -> str:
@@ -183,32 +185,35 @@ def as_html_block(cleaned: str) -> str:
     return "<div>" + cleaned.strip().replace("\r", "").replace("\n", "&#10;") + "</div>"
 
 
-def clean_markdown(source: str, attachments: dict | None = None, budget: list[int] | None = None
-                   ) -> tuple[str, list[str]]:
-    """(source to store, what was removed).  Unchanged when nh3 finds nothing to remove in its rendering.
+def clean_markdown(source: str, attachments: dict | None = None, budget: list[int] | None = None,
+                   language: str = SOURCE_LANGUAGE) -> tuple[str, list[str]]:
+    """(source to store, what was removed, in ``language``: the instructor's).  Unchanged when nh3 finds
+    nothing to remove in its rendering.
     ``budget``: characters of markdown the notebook may still have rendered (one-item list, decremented)."""
     budget = budget if budget is not None else [MAX_NOTEBOOK_CHARS]
     if len(source) > min(MAX_PIECE_CHARS, budget[0]):
-        limit = "its" if len(source) > MAX_PIECE_CHARS else "the notebook's"
-        return as_html_block(_as_text(source)), [f"shown as text ({len(source)} characters is over {limit} limit)"]
+        over = (_in(language, "显示为纯文本 ({count} 个字符超过了单个单元格的上限)") if len(source) > MAX_PIECE_CHARS
+                else _in(language, "显示为纯文本 ({count} 个字符超过了整个笔记本的上限)"))
+        return as_html_block(_as_text(source)), [over.format(count=len(source))]
     budget[0] -= len(source)
     rendered = render_markdown(source, attachments)
     if rendered.count("<") > MAX_PIECE_TAGS:
-        return as_html_block(_as_text(source)), [f"shown as text (over {MAX_PIECE_TAGS} tags)"]
+        return as_html_block(_as_text(source)), [_in(language, "显示为纯文本 (超过 {tags} 个标签)").format(
+            tags=MAX_PIECE_TAGS)]
     cleaned = clean_html(rendered)
-    what = removed(rendered, cleaned)
+    what = removed(rendered, cleaned, language)
     return (source, []) if not what else (as_html_block(cleaned), what)
 
 
-def _clean_piece(markup: str, budget: list[int] | None) -> tuple[str, list[str]]:
+def _clean_piece(markup: str, budget: list[int] | None, language: str = SOURCE_LANGUAGE) -> tuple[str, list[str]]:
     """An HTML output or a raw cell: (cleaned, what was removed), as text past the limits."""
     budget = budget if budget is not None else [MAX_NOTEBOOK_CHARS]
     if markup.count("<") > MAX_PIECE_TAGS or len(markup) > budget[0]:
-        return _as_text(markup), [f"shown as text (over {MAX_PIECE_TAGS} tags or the notebook's "
-                                  f"{MAX_NOTEBOOK_CHARS} characters of markup)"]
+        return _as_text(markup), [_in(language, "显示为纯文本 (超过 {tags} 个标签, 或超过整个笔记本 {chars} 个字符的标记上限)")
+                                  .format(tags=MAX_PIECE_TAGS, chars=MAX_NOTEBOOK_CHARS)]
     budget[0] -= len(markup)
     cleaned = clean_html(markup)
-    return cleaned, removed(markup, cleaned)
+    return cleaned, removed(markup, cleaned, language)
 
 
 def _text(value) -> str:
@@ -223,8 +228,8 @@ def _is_base64(value: str) -> bool:
     return True
 
 
-def clean_output(output, budget: list[int] | None = None) -> list[str]:
-    """Clean one output in place; returns what was removed (mime types, markup)."""
+def clean_output(output, budget: list[int] | None = None, language: str = SOURCE_LANGUAGE) -> list[str]:
+    """Clean one output in place; returns what was removed (mime types, markup), in ``language``."""
     notes = []
     kind = output.get("output_type")
     for key in [k for k in output if k not in ("output_type", "name", "text", "ename", "evalue", "traceback",
@@ -249,15 +254,16 @@ def clean_output(output, budget: list[int] | None = None) -> list[str]:
         if mime in _PLAIN or (mime in _IMAGES and _is_base64(value)):
             kept[mime] = data[mime] if mime == "application/json" else value  # JSON stays JSON
         elif mime == "text/html":
-            kept[mime], what = _clean_piece(value, budget)
+            kept[mime], what = _clean_piece(value, budget, language)
             notes += what
         elif mime == "text/markdown":
-            kept[mime], what = clean_markdown(value, budget=budget)
+            kept[mime], what = clean_markdown(value, budget=budget, language=language)
             notes += what
         else:
-            notes.append(f"{mime} output")
+            notes.append(_in(language, "{mime} 输出").format(mime=mime))
     if not kept:
-        kept["text/plain"] = f"[output removed for the instructor's pages: {', '.join(sorted(data)) or 'empty'}]"
+        kept["text/plain"] = _in(language, "[讲师页面中不显示此输出: {mimes}]").format(
+            mimes=", ".join(sorted(data)) or _in(language, "空"))
     output["data"] = kept
     return notes
 
@@ -278,9 +284,10 @@ def _clean_metadata(cell) -> None:
             del meta[key]
 
 
-def clean_notebook(nb) -> list[str]:
+def clean_notebook(nb, language: str = SOURCE_LANGUAGE) -> list[str]:
     """Make a notebook safe to render for the instructor, in place.  Returns one note per cell that
-    had something removed ("cell 7: <script>, onerror= on <img>"), for the submission's problem lines."""
+    had something removed ("cell 7: <script>, onerror= on <img>"), for the submission's problem lines,
+    in ``language`` (the course's)."""
     notes, budget = [], [MAX_NOTEBOOK_CHARS]
     meta = nb.get("metadata")
     if isinstance(meta, dict):
@@ -300,9 +307,9 @@ def clean_notebook(nb) -> list[str]:
                 if isinstance(attachments, dict) else {}
             if "attachments" in cell:
                 cell["attachments"] = attachments
-            cell["source"], what = clean_markdown(source, attachments, budget)
+            cell["source"], what = clean_markdown(source, attachments, budget, language)
         elif cell.get("cell_type") == "raw":
-            cell["source"], what = _clean_piece(source, budget)
+            cell["source"], what = _clean_piece(source, budget, language)
         elif cell.get("cell_type") == "code":
             cell["source"] = source
             if not (cell.get("execution_count") is None or type(cell.get("execution_count")) is int):
@@ -310,10 +317,10 @@ def clean_notebook(nb) -> list[str]:
             outputs = cell.get("outputs")
             cell["outputs"] = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
             for output in cell["outputs"]:
-                what += clean_output(output, budget)
+                what += clean_output(output, budget, language)
         if what:
-            notes.append(f"cell {index}: removed from what the instructor's pages show: "
-                         f"{', '.join(dict.fromkeys(what))[:300]}")
+            notes.append(_in(language, "单元格 {index}: 已从讲师页面中移除: {what}").format(
+                index=index, what=", ".join(dict.fromkeys(what))[:300]))
     return notes
 
 

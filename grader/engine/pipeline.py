@@ -69,18 +69,18 @@ def default_workers() -> int:
     return gpus if gpus else max(1, os.cpu_count() or 1)
 
 
-def isolation_layers(allow_weak: bool) -> isolation.Layers:
+def isolation_layers(allow_weak: bool, language: str = SOURCE_LANGUAGE) -> isolation.Layers:
     layers = isolation.detect()
     if not layers.strong and not allow_weak:
-        raise EngineError("this host gives a sandbox neither namespaces nor Landlock, so submissions could read "
-                          "and write your files; grading a real class here needs --allow-weak-isolation")
+        raise EngineError(_in(language, "这台主机既不给沙箱命名空间也不给 Landlock, 提交的代码可以读写你的文件; "
+                                        "要在这里给真实的班级评分, 需要 --allow-weak-isolation"))
     return layers
 
 
 LOCK_FILE = ".numstab-grade.lock"
 
 
-def lock_course(course: Path) -> int:
+def lock_course(course: Path, language: str = SOURCE_LANGUAGE) -> int:
     """One grading run per course at a time: a second one is refused at once, never interleaved.
 
     An flock, so a run killed any way at all leaves no stale lock behind.
@@ -91,8 +91,9 @@ def lock_course(course: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise EngineError(f"{course} is being graded by another run right now (it holds {course / LOCK_FILE}); "
-                          "wait for it to finish, then run again: unchanged submissions are not regraded") from None
+        raise EngineError(_in(language, "{course} 正在被另一次运行评分 (它持有 {lock}); 请等它结束后再运行: "
+                                        "没有改动的提交不会重新评分").format(course=course, lock=course / LOCK_FILE)
+                          ) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd
@@ -162,9 +163,10 @@ def grade_course(course: Path, *, force: bool = False, workers: int | None = Non
     (``course_language``).  Scores never depend on a language."""
     nbgrader_tuning.install()
     course = Path(course).resolve()
-    summary = Summary(course, isolation_layers(allow_weak or demo), seed=choose_seed(seed),
-                      language=course_language(course, language))
-    lock = None if locked else lock_course(course)
+    language = course_language(course, language)
+    summary = Summary(course, isolation_layers(allow_weak or demo, language), seed=choose_seed(seed),
+                      language=language)
+    lock = None if locked else lock_course(course, language)
     try:
         return _grade(course, summary, force, workers, progress, limits, runner, only)
     finally:
@@ -193,7 +195,8 @@ def _grade(course: Path, summary: Summary, force: bool, workers: int | None, pro
     def done(sub, fp, clean, graded: Graded | None, prepared: float = 0.0) -> None:
         started = time.thread_time()  # CPU time: the workers share the cores with this thread
         try:
-            record(course, db_url, sub, clean, graded, fp, config, clean.language or summary.language)
+            record(course, db_url, sub, clean, graded, fp, config, clean.language or summary.language,
+                   summary.language)
         except Exception as exc:  # the submission's data broke nbgrader's recording: a 0, said why
             try:
                 record(course, db_url, sub, Sanitized(None, problems=clean.problems + [

@@ -126,9 +126,11 @@ def fill_outputs(nb, runs: dict, parts: dict, language: str = SOURCE_LANGUAGE) -
 
 
 def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded: Graded | None,
-           fingerprint: str, config: Config, language: str = SOURCE_LANGUAGE) -> None:
+           fingerprint: str, config: Config, language: str = SOURCE_LANGUAGE,
+           course_language: str | None = None) -> None:
     """Store one submission.  ``graded`` is the worker's result (cell runs, part results), None when nothing ran;
-    ``language``: the submission's (its feedback's)."""
+    ``language``: the submission's (its feedback's); ``course_language``: the problem lines' (default
+    ``language``)."""
     out = autograded_dir(course, sub)
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(sub.student)
@@ -147,7 +149,8 @@ def record(course: Path, db_url: str, sub: Submission, clean: Sanitized, graded:
         resources = nbgrader_resources(sub, db_url)
         for step in (SaveAutoGradesAtOnce(config=config), AssignLatePenalties(config=config)):
             nb, resources = step.preprocess(nb, resources)
-        cleaned = clean_notebook(nb)  # graded as handed in; shown to the instructor only once made safe
+        # graded as handed in; shown to the instructor only once made safe
+        cleaned = clean_notebook(nb, course_language or language)
         _atomic_write(out / f"{sub.assignment}.ipynb", nbformat.writes(nb))
     marker = {"fingerprint": fingerprint, "problems": sub.problems + clean.problems + cleaned,
               "parts": graded.parts if graded else {}, "runs": graded.runs if graded else {},

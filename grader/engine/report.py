@@ -290,10 +290,10 @@ def write_instructor_report(course: Path, db_url: str, summary) -> Path:
     parts = [f"<h1>{e(title)}</h1><p>{header}</p>",
              f'<p id="manual-grading"><b>{e(waiting_line(grid, language))}</b></p>', _grades_html(grid, language),
              "<h2>" + e(_in(language, "生效的隔离")) + "</h2><ul>"
-             + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe()) + "</ul>"]
+             + "".join(f"<li>{e(l)}</li>" for l in summary.layers.describe(language)) + "</ul>"]
     parts.append(_sections_html(section_summary(markers), language))
     problems = list(getattr(summary, "problems", []))
-    pairs = all_similar_pairs(course, problems=problems)
+    pairs = all_similar_pairs(course, problems=problems, language=language)
     checks_head = _header([_in(language, "检查"), _in(language, "未通过"), _in(language, "比例"),
                            _in(language, "书中的小节")])
     for a in ASSIGNMENTS:

@@ -16,6 +16,7 @@ from grader.engine.markup import clean_highlighted_code
 from grader.engine.boundary import read_submission
 from grader.engine.collect import STUDENT_ID
 from grader.engine.notebook import NotebookError
+from grader.i18n import SOURCE_LANGUAGE, _in
 from grader.layout import ASSIGNMENTS, release_notebook
 
 # A pair is flagged when this share of either side's fingerprinted code is found in the other.  The
@@ -118,8 +119,10 @@ def similar_pairs(course: Path, assignment: str, threshold: float = THRESHOLD) -
     return sorted(pairs, key=lambda p: (-p.similarity, p.first, p.second))
 
 
-def all_similar_pairs(course: Path, threshold: float = THRESHOLD, problems: list[str] | None = None) -> dict[str, list[Pair]]:
-    """Every assignment's pairs; one that cannot be compared is a line in ``problems``, never the run's end."""
+def all_similar_pairs(course: Path, threshold: float = THRESHOLD, problems: list[str] | None = None,
+                      language: str = SOURCE_LANGUAGE) -> dict[str, list[Pair]]:
+    """Every assignment's pairs; one that cannot be compared is a line in ``problems`` (in ``language``), never
+    the run's end."""
     out = {}
     for a in ASSIGNMENTS:
         try:
@@ -127,5 +130,6 @@ def all_similar_pairs(course: Path, threshold: float = THRESHOLD, problems: list
         except Exception as exc:  # copydetect on what a student wrote: its failure is a line in the report
             out[a] = []
             if problems is not None:
-                problems.append(f"similarity of {a}: not computed ({type(exc).__name__}: {str(exc)[:200]})")
+                problems.append(_in(language, "{assignment} 的相似度: 未计算 ({error})").format(
+                    assignment=a, error=f"{type(exc).__name__}: {str(exc)[:200]}"))
     return out
