@@ -54,7 +54,8 @@ def cmd_grade(args) -> int:
         if args.zip:  # the course lock first: nothing is unpacked under a run that is still grading
             course = Path(args.course).resolve()
             lock = lock_course(course, course_language(course, args.language))
-            collected = collect_archives(args.zip, Path(args.course), args.zip_regexp, console)
+            collected = collect_archives(args.zip, Path(args.course), args.zip_regexp, console,
+                                         course_language(course, args.language))
             if collected is None:
                 return 2
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,
@@ -104,20 +105,22 @@ def cmd_grade(args) -> int:
     return 1 if summary.engine_failures else 0
 
 
-def collect_archives(specs: list[str], course: Path, regexp: str | None, console) -> list[str] | None:
+def collect_archives(specs: list[str], course: Path, regexp: str | None, console, language: str) -> list[str] | None:
     """Each ``ASSIGNMENT=ARCHIVE`` into the course (the caller holds its lock); the lines to report, or
     None when an archive as a whole could not be used (it is said why)."""
     from grader.course.lms import ArchiveError, collect_archive, shown
+    from grader.i18n import _in
 
     lines = []
     for spec in specs:
         assignment, _, archive = spec.partition("=")
         try:
-            lines += collect_archive(course, assignment, Path(archive), regexp)
+            lines += collect_archive(course, assignment, Path(archive), regexp, language)
         except (ArchiveError, OSError) as exc:  # before anything of that archive was unpacked
             from grader.engine.escape import for_terminal
-            console.print(for_terminal(f"{shown(archive)}: could not collect ({type(exc).__name__}: {exc})",
-                                       one_line=True), style="red", markup=False, soft_wrap=True)
+            console.print(for_terminal(_in(language, "{archive}: 无法收取 ({error})").format(
+                archive=shown(archive), error=f"{type(exc).__name__}: {exc}"), one_line=True),
+                style="red", markup=False, soft_wrap=True)
             return None
     return lines
 
@@ -159,7 +162,7 @@ def cmd_export(args) -> int:
     columns = dict(spec.partition("=")[::2] for spec in args.column or [])
     try:
         done = export_grades(Path(args.course), args.to, Path(args.lms_export), Path(args.roster) if args.roster else None,
-                             args.match_on, columns, Path(args.out) if args.out else None)
+                             args.match_on, columns, Path(args.out) if args.out else None, args.language)
     except (ExportError, OSError) as exc:
         print(f"export: {exc}")
         return 2
@@ -217,6 +220,9 @@ def main(argv=None) -> int:
     x.add_argument("--column", action="append", metavar="ASSIGNMENT=HEADER",
                    help="the export's column for an assignment, where the names differ (repeatable)")
     x.add_argument("--out", metavar="DIR", help="where the files go (default: COURSE/lms/<lms>/)")
+    x.add_argument("--language", choices=("zh_CN", "en"), default=None,
+                   help="the language of the warnings and of Moodle's feedback column (default: the course's, "
+                   "c.Numstab.language in its nbgrader_config.py, else zh_CN)")
     x.set_defaults(func=cmd_export)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -88,7 +88,8 @@ def test_one_students_upload_never_becomes_anothers(tmp_path, capsys):
         entry(z, f"numstab_attacker_attempt_2026-11-20-13-00-00_{escape}.ipynb", release)
         entry(z, f"numstab_{escape}_attempt_2026-11-20-13-00-00_{A}.ipynb", release)
     course = tmp_path / "course"
-    assert main(["grade", str(course), "--demo", "--no-feedback", "--workers", "1", "--zip", f"{A}={hostile}"]) == 0
+    assert main(["grade", str(course), "--demo", "--no-feedback", "--workers", "1", "--zip", f"{A}={hostile}",
+                 "--language", "en"]) == 0
     out = capsys.readouterr().out
     assert code_scores(course) == alone
 
@@ -136,7 +137,10 @@ def test_entries_with_the_same_time_keep_the_later_one_and_say_so(tmp_path):
     with zipfile.ZipFile(archive, "w") as z:
         entry(z, f"first_alice_attempt_2026-11-20-12-00-00_{A}.ipynb", "first")
         entry(z, f"second_alice_attempt_2026-11-20-12-00-00_{A}.ipynb", "second")
-    lines = collect_archive(tmp_path / "course", A, archive)
+    lines = collect_archive(tmp_path / "course", A, archive, language="en")
     assert (tmp_path / "course" / "submitted" / "alice" / A / f"{A}.ipynb").read_text() == "second"
     assert any("kept 'second_alice" in l and "the same LMS time as another, and the later in the archive" in l
                for l in lines), lines
+    # the course's language by default: the source language's line says the same
+    assert any("保留 'second_alice" in l and "与另一个的 LMS 时间相同" in l
+               for l in collect_archive(tmp_path / "course", A, archive)), lines

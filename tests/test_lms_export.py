@@ -81,7 +81,7 @@ def test_canvas(course, tmp_path, capsys):
         ["Eng, Erin", "7005", "S5", "EEng", "", "NumStab 1", "", "", "", "", ""]])
     ids = roster(tmp_path, {"alice": "aliu", "bob": "bbo", "carol": "ccai", "dave": "dzhu", "erin": "eeng"})
     assert main(["export", "--to", "canvas", str(course), "--lms-export", str(export), "--roster", str(ids),
-                 "--out", str(tmp_path / "out")]) == 0
+                 "--out", str(tmp_path / "out"), "--language", "en"]) == 0
     printed = capsys.readouterr().out
     header, rows = parse(tmp_path / "out" / f"{A}.csv")
     # Canvas's importer: Student first, ID second, Section last of the student columns, then "Name (id)"
@@ -112,7 +112,7 @@ def test_moodle(course, tmp_path):
         encoding="utf-8-sig")  # Excel's BOM, as a re-saved export has
     ids = roster(tmp_path, {"alice": "Alice.Liu@Example.edu", "carol": "carol@example.edu",
                             "erin": "erin.eng@example.edu"})
-    done = export_grades(course, "moodle", export, ids, out=tmp_path / "out")
+    done = export_grades(course, "moodle", export, ids, out=tmp_path / "out", language="en")
     header, rows = parse(tmp_path / "out" / f"{A}.csv")
     assert header == ["First name", "Last name", "ID number", "Email address", f"Assignment: {A} (Real)",
                       f"Assignment: {A} (Feedback)", "Last downloaded from this course"]
@@ -131,6 +131,11 @@ def test_moodle(course, tmp_path):
         "Alice.Liu@Example.edu": "15", "carol@example.edu": "4.5"}
     for r in rows + rows_b:  # no empty or "-" grade: Moodle would store "no grade" over what it holds
         assert all(r[c] not in ("", "-") for c in r if c.endswith("(Real)"))
+    # what the student reads in Moodle, and the warnings, follow the course's language (zh_CN by default)
+    chinese = export_grades(course, "moodle", export, ids, out=tmp_path / "zh")
+    _, rows_zh = parse(tmp_path / "zh" / f"{A}.csv")
+    assert "自动评分 9/9, 书面答案 2/3" in rows_zh[0][f"Assignment: {A} (Feedback)"]
+    assert any("Moodle 按大小写区分电子邮件标识" in w for w in chinese.warnings), chinese.warnings
 
 
 def test_blackboard(course, tmp_path):
@@ -159,7 +164,8 @@ def test_blackboard(course, tmp_path):
 def test_an_assignment_the_lms_lacks_is_never_a_new_column(course, tmp_path):
     head = ["Student", "ID", "SIS Login ID", "Section", f"{A} (101)"]
     export = write(tmp_path / "canvas.csv", [head, ["Liu, Alice", "7001", "aliu", "S"]])
-    done = export_grades(course, "canvas", export, roster(tmp_path, {"alice": "aliu"}), out=tmp_path / "out")
+    done = export_grades(course, "canvas", export, roster(tmp_path, {"alice": "aliu"}), out=tmp_path / "out",
+                         language="en")
     assert [p.name for p in done.files] == [f"{A}.csv"]
     assert any(w.startswith(f"{B}: no column named so in the LMS export") for w in done.warnings)
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from grader.engine.gradebook import Gradebook, db_url_for
 from grader.engine.report import Total, totals
+from grader.i18n import N_, SOURCE_LANGUAGE, _in
 
 
 class ExportError(ValueError):
@@ -53,12 +54,12 @@ def read_csv_text(path: Path) -> str:
     return data.decode("utf-8-sig")
 
 
-def read_export(path: Path) -> LmsExport:
+def read_export(path: Path, language: str = SOURCE_LANGUAGE) -> LmsExport:
     text = read_csv_text(path)
     first = text.split("\n", 1)[0]
     rows = list(csv.reader(io.StringIO(text), delimiter="\t" if first.count("\t") > first.count(",") else ","))
     if not rows:
-        raise ExportError(f"{path}: empty file")
+        raise ExportError(_in(language, "{path}: 空文件").format(path=path))
     header = [h.strip() for h in rows[0]]
     students, extra = [], []
     for row in rows[1:]:
@@ -71,11 +72,11 @@ def read_export(path: Path) -> LmsExport:
     return LmsExport(header, students, extra)
 
 
-def read_roster(path: Path) -> dict[str, str]:
+def read_roster(path: Path, language: str = SOURCE_LANGUAGE) -> dict[str, str]:
     """nbgrader student id -> LMS identifier, exactly as written (case kept)."""
     reader = csv.DictReader(io.StringIO(read_csv_text(path)))
     if not {"student_id", "lms_id"} <= set(reader.fieldnames or []):
-        raise ExportError(f"{path}: a roster needs the columns student_id and lms_id")
+        raise ExportError(_in(language, "{path}: 名册需要 student_id 和 lms_id 两列").format(path=path))
     return {row["student_id"].strip(): row["lms_id"].strip() for row in reader if row["student_id"].strip()}
 
 
@@ -97,7 +98,7 @@ class Format:
     keep: tuple[str, ...]  # identity columns copied from the export row, in the export's order
     grade_column: str     # regex on a header: group "title" is the LMS's name of the assignment
     required: tuple[str, ...] = ()
-    case_note: str = ""
+    case_note: str = ""   # N_(): translated where it is shown
 
     def title(self, header: str) -> str | None:
         m = re.fullmatch(self.grade_column, header)
@@ -106,7 +107,8 @@ class Format:
     def feedback_column(self, header: list[str], grade: str) -> str | None:
         return None
 
-    def row(self, student_row: dict[str, str], header: list[str], grade: str, total: Total) -> dict[str, str]:
+    def row(self, student_row: dict[str, str], header: list[str], grade: str, total: Total,
+            language: str = SOURCE_LANGUAGE) -> dict[str, str]:
         out = {c: student_row.get(c, "") for c in header if c in self.keep}
         out[grade] = number(total.score)
         return out
@@ -137,13 +139,14 @@ class Moodle(Format):
         # grade and feedback always travel together: feedback alone clears the grades
         return [c for c in header if c in self.keep or c in (grade, fb)]
 
-    def row(self, student_row, header, grade, total):
-        out = super().row(student_row, header, grade, total)
+    def row(self, student_row, header, grade, total, language=SOURCE_LANGUAGE):
+        out = super().row(student_row, header, grade, total, language)
         fb = self.feedback_column(header, grade)
-        if fb:
-            out[fb] = (f"nbgrader: {number(total.auto)}/{number(total.auto_max)} autograded, "
-                       f"{number(total.written)}/{number(total.written_max)} written"
-                       + (f", late −{number(total.penalty)}" if total.penalty else ""))
+        if fb:  # what the student reads in Moodle: in the course's language
+            out[fb] = _in(language, "nbgrader: 自动评分 {auto}/{auto_max}, 书面答案 {written}/{written_max}").format(
+                auto=number(total.auto), auto_max=number(total.auto_max), written=number(total.written),
+                written_max=number(total.written_max)) + (
+                _in(language, ", 迟交扣 {penalty} 分").format(penalty=number(total.penalty)) if total.penalty else "")
         return out
 
 
@@ -158,7 +161,7 @@ FORMATS = {
                      ("First name", "Last name", "Email address", "ID number", "Username",
                       "Last downloaded from this course"),
                      r"(?:[^:]+: )?(?P<title>.+) \((?P<display>Real|Percentage|Letter|Range|Scale)\)",
-                     case_note="Moodle matches e-mail identifiers case-sensitively"),
+                     case_note=N_("Moodle 按大小写区分电子邮件标识")),
     # Blackboard Learn Original Grade Center: Last Name, First Name, Username, then "Column [..] |id"
     "blackboard": Format("blackboard", "Blackboard Learn Original Grade Center (\"Upload grades from external "
                          "sources\", Blackboard Help)", "Username", ("Last Name", "First Name", "Username"),
@@ -174,24 +177,25 @@ class Exported:
 
 
 def _columns_for(fmt: Format, export: LmsExport, assignments: list[str], given: dict[str, str],
-                 warnings: list[str]) -> dict[str, str]:
+                 warnings: list[str], language: str = SOURCE_LANGUAGE) -> dict[str, str]:
     """nbgrader assignment -> the export's grade column (never a column the export lacks)."""
     out = {}
     for a in assignments:
         if a in given:
             if given[a] not in export.header or fmt.title(given[a]) is None:
-                raise ExportError(f"--column {a}={given[a]!r}: not a grade column of the LMS export")
+                raise ExportError(_in(language, "--column {assignment}={column}: 不是 LMS 导出中的成绩列").format(
+                    assignment=a, column=repr(given[a])))
             out[a] = given[a]
             continue
         found = [h for h in export.header if (fmt.title(h) or "").casefold() == a.casefold()]
         if fmt.name == "moodle" and len(found) > 1:  # one display type only: two columns on one item collide
             found = [h for h in found if h.endswith("(Real)")] or found[:1]
         if len(found) > 1:
-            raise ExportError(f"{a}: several columns of the LMS export match ({', '.join(found)}); "
-                              f"choose one with --column {a}=HEADER")
+            raise ExportError(_in(language, "{assignment}: LMS 导出中有几列都匹配 ({found}); 用 --column {assignment}=HEADER "
+                                            "选一列").format(assignment=a, found=", ".join(found)))
         if not found:
-            warnings.append(f"{a}: no column named so in the LMS export; not exported (create the assignment "
-                            f"in the LMS and export its gradebook again, or give --column {a}=HEADER)")
+            warnings.append(_in(language, "{assignment}: LMS 导出中没有这个名字的列; 未导出 (先在 LMS 中创建这个作业, 再导出一次"
+                                          "成绩册, 或者给出 --column {assignment}=HEADER)").format(assignment=a))
             continue
         out[a] = found[0]
     return out
@@ -213,20 +217,25 @@ def _points_possible(fmt: Format, export: LmsExport, column: str) -> float | Non
 
 
 def export_grades(course: Path, to: str, lms_export: Path, roster: Path | None = None, match_on: str | None = None,
-                  columns: dict[str, str] | None = None, out: Path | None = None) -> Exported:
+                  columns: dict[str, str] | None = None, out: Path | None = None,
+                  language: str | None = None) -> Exported:
+    """``language``: the warnings' and the feedback column's (default: the course's)."""
+    from grader.engine.pipeline import course_language
+
     fmt = FORMATS[to]
     course = Path(course).resolve()
-    export = read_export(lms_export)
+    language = course_language(course, language)
+    export = read_export(lms_export, language)
     identity = match_on or fmt.identity
     missing = [c for c in (*fmt.required, identity) if c not in export.header]
     if missing:
-        raise ExportError(f"{lms_export}: not a {to} gradebook export (no column {', '.join(map(repr, missing))}; "
-                          f"its header: {', '.join(export.header[:8])}…)")
+        raise ExportError(_in(language, "{path}: 不是 {lms} 的成绩册导出 (没有 {missing} 列; 它的表头是: {header}…)").format(
+            path=lms_export, lms=to, missing=", ".join(map(repr, missing)), header=", ".join(export.header[:8])))
     db_url = db_url_for(course)
-    ids = read_roster(roster) if roster else gradebook_roster(db_url)
+    ids = read_roster(roster, language) if roster else gradebook_roster(db_url)
     grid = totals(db_url)
     result = Exported()
-    target = _columns_for(fmt, export, sorted(grid), columns or {}, result.warnings)
+    target = _columns_for(fmt, export, sorted(grid), columns or {}, result.warnings, language)
 
     by_id = {row[identity]: row for row in export.rows if row.get(identity)}
     by_fold: dict[str, list[str]] = {}
@@ -235,25 +244,26 @@ def export_grades(course: Path, to: str, lms_export: Path, roster: Path | None =
     seen: dict[str, str] = {}
     for student, lms_id in sorted(ids.items()):
         if lms_id.casefold() in seen and seen[lms_id.casefold()] != lms_id:
-            result.warnings.append(f"{student}: roster identifier {lms_id!r} differs from "
-                                   f"{seen[lms_id.casefold()]!r} only in case")
+            result.warnings.append(_in(language, "{student}: 名册中的标识 {ours} 与 {other} 只差大小写").format(
+                student=student, ours=repr(lms_id), other=repr(seen[lms_id.casefold()])))
         seen.setdefault(lms_id.casefold(), lms_id)
 
     def lms_row(student: str) -> dict[str, str] | None:
         lms_id = ids.get(student)
         if lms_id is None:
-            result.warnings.append(f"{student}: not in the roster; left out")
+            result.warnings.append(_in(language, "{student}: 不在名册中; 未导出").format(student=student))
             return None
         if lms_id in by_id:
             return by_id[lms_id]
         near = by_fold.get(lms_id.casefold())
         if near:
-            why = f"{fmt.case_note}, so" if fmt.case_note else f"{to} would not match it, so"
-            result.warnings.append(f"{student}: roster has {lms_id!r}, the LMS export has {near[0]!r} "
-                                   f"(case only); {why} the row is left out: correct the roster's case")
+            why = _in(language, fmt.case_note) if fmt.case_note else _in(language, "{lms} 不会匹配它").format(lms=to)
+            result.warnings.append(_in(language, "{student}: 名册中是 {ours}, LMS 导出中是 {theirs} (只差大小写); {why}, "
+                                                 "所以这一行未导出: 请改正名册中的大小写").format(
+                student=student, ours=repr(lms_id), theirs=repr(near[0]), why=why))
         else:
-            result.warnings.append(f"{student}: {lms_id!r} is not in the LMS export's {identity!r} column "
-                                   "(not enrolled there?); left out")
+            result.warnings.append(_in(language, "{student}: {ours} 不在 LMS 导出的 {identity} 列中 (没有在那里注册?); 未导出")
+                                   .format(student=student, ours=repr(lms_id), identity=repr(identity)))
         return None
 
     folder = Path(out) if out else course / "lms" / to
@@ -261,18 +271,18 @@ def export_grades(course: Path, to: str, lms_export: Path, roster: Path | None =
         possible = _points_possible(fmt, export, column)
         max_points = max((t.auto_max + t.written_max for t in grid[a].values()), default=None)
         if possible is not None and max_points is not None and abs(possible - max_points) > 1e-9:
-            result.warnings.append(f"{a}: the LMS says {number(possible)} points possible, nbgrader "
-                                   f"{number(max_points)}; the points are exported as nbgrader gives them")
+            result.warnings.append(_in(language, "{assignment}: LMS 中满分是 {possible}, nbgrader 中是 {ours}; 按 nbgrader 的分数导出")
+                                   .format(assignment=a, possible=number(possible), ours=number(max_points)))
         rows = []
         for student, total in sorted(grid[a].items()):
             if total.pending_answers:
-                result.warnings.append(f"{student}/{a}: {number(total.pending)} points still to grade by hand "
-                                       "(formgrader); not exported until they are")
+                result.warnings.append(_in(language, "{key}: 还有 {points} 分待人工评分 (formgrader); 评完之前不导出")
+                                       .format(key=f"{student}/{a}", points=number(total.pending)))
                 continue
             row = lms_row(student)
             if row is None:
                 continue
-            rows.append(fmt.row(row, export.header, column, total))
+            rows.append(fmt.row(row, export.header, column, total, language))
         header = fmt.columns(export.header, column)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{a}.csv"

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.engine.collect import MAX_NOTEBOOK_BYTES, STUDENT_ID
+from grader.i18n import SOURCE_LANGUAGE, _in
 from grader.layout import ASSIGNMENTS
 
 # Blackboard-style names, the example nbgrader documents: <assignment>_<student>_attempt_<time>_<file>.
@@ -68,7 +69,7 @@ def _is_archive(info: zipfile.ZipInfo, z: zipfile.ZipFile) -> bool:
     return head.startswith(ARCHIVE_MAGIC)
 
 
-def _match(name: str, pattern: re.Pattern) -> tuple[str, str, str | None] | str | None:
+def _match(name: str, pattern: re.Pattern, language: str = SOURCE_LANGUAGE) -> tuple[str, str, str | None] | str | None:
     """(student, file_id, timestamp) from an entry's name, why it cannot be one, or None: no submission."""
     m = pattern.fullmatch(name)
     if m is None:
@@ -76,9 +77,9 @@ def _match(name: str, pattern: re.Pattern) -> tuple[str, str, str | None] | str 
     groups = m.groupdict()
     student, file_id = groups.get("student_id") or "", groups.get("file_id") or ""
     if not STUDENT_ID.fullmatch(student):
-        return f"student id {shown(student)} is not a valid id (letters, digits, _ . @ -)"
+        return _in(language, "学生 id {student} 无效 (只能用字母、数字、_ . @ -)").format(student=shown(student))
     if not FILE_ID.fullmatch(file_id) or file_id.startswith("."):
-        return f"file name {shown(file_id)} is not a notebook name nbgrader can file (ignored)"
+        return _in(language, "文件名 {name} 不是 nbgrader 能归档的笔记本名 (已忽略)").format(name=shown(file_id))
     return student, file_id, groups.get("timestamp")
 
 
@@ -106,53 +107,56 @@ def _folder(path: Path) -> None:
     os.chmod(path, FOLDER_MODE, follow_symlinks=False)
 
 
-def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | None = None) -> list[str]:
+def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | None = None,
+                    language: str = SOURCE_LANGUAGE) -> list[str]:
     """File the archive's notebooks under ``course/submitted/``; returns one line per entry refused,
-    ignored for a reason worth saying, or outranked by another.  Raises ``ArchiveError`` (or
-    ``OSError``) before writing anything when the archive as a whole is unusable."""
+    ignored for a reason worth saying, or outranked by another, in ``language`` (the course's).  Raises
+    ``ArchiveError`` (or ``OSError``) before writing anything when the archive as a whole is unusable."""
     from nbgrader.utils import parse_utc
 
     course, archive = Path(course).resolve(), Path(archive).resolve()
     label = shown(archive.name)
     if assignment not in ASSIGNMENTS:
-        raise ArchiveError(f"unknown assignment {shown(assignment)}; expected one of {', '.join(ASSIGNMENTS)}")
+        raise ArchiveError(_in(language, "未知的作业 {assignment}; 应当是 {expected} 之一").format(
+            assignment=shown(assignment), expected=", ".join(ASSIGNMENTS)))
     if not archive.is_file():
-        raise ArchiveError(f"{shown(str(archive), 400)}: no such archive")
+        raise ArchiveError(_in(language, "{archive}: 没有这个压缩包").format(archive=shown(str(archive), 400)))
     try:
         pattern = re.compile(regexp or DEFAULT_REGEXP)
     except re.error as exc:
-        raise ArchiveError(f"--zip-regexp is not a regular expression ({exc})") from None
+        raise ArchiveError(_in(language, "--zip-regexp 不是正则表达式 ({error})").format(error=exc)) from None
     if "student_id" not in pattern.groupindex or "file_id" not in pattern.groupindex:
-        raise ArchiveError("--zip-regexp needs the named groups student_id and file_id")
+        raise ArchiveError(_in(language, "--zip-regexp 需要命名组 student_id 和 file_id"))
     try:
         z = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{label}: not a zip archive ({exc})") from None
+        raise ArchiveError(_in(language, "{archive}: 不是 zip 压缩包 ({error})").format(archive=label, error=exc)) from None
     lines, chosen, ignored = [], {}, 0
     with z:
         infos = z.infolist()
         if len(infos) > MAX_ENTRIES:
-            raise ArchiveError(f"{label}: {len(infos)} entries, over the limit of {MAX_ENTRIES}")
+            raise ArchiveError(_in(language, "{archive}: {count} 个条目, 超过了 {limit} 个的上限").format(
+                archive=label, count=len(infos), limit=MAX_ENTRIES))
         for order, info in enumerate(infos):
             name = info.filename
-            where = f"{label}: entry {shown(name)}"
+            where = _in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(name))
             if info.is_dir():
                 continue
             if "/" in name.rstrip("/") or "\\" in name:
-                lines.append(f"{where}: in a folder of the archive; only the entries the LMS named are collected")
+                lines.append(_in(language, "{where}: 在压缩包的文件夹中; 只收取 LMS 命名的条目").format(where=where))
                 continue
             try:
                 if _is_archive(info, z):
-                    lines.append(f"{where}: an archive inside the archive; refused, not unpacked "
-                                 "(the student should upload the notebook itself)")
+                    lines.append(_in(language, "{where}: 压缩包中的压缩包; 拒绝, 不解压 (学生应当直接上传笔记本)").format(
+                        where=where))
                     continue
             except (zipfile.BadZipFile, RuntimeError, OSError, NotImplementedError, EOFError) as exc:
-                lines.append(f"{where}: cannot be read ({type(exc).__name__}); ignored")
+                lines.append(_in(language, "{where}: 无法读取 ({error}); 已忽略").format(where=where, error=type(exc).__name__))
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
-                lines.append(f"{where}: a symbolic link; ignored")
+                lines.append(_in(language, "{where}: 符号链接; 已忽略").format(where=where))
                 continue
-            found = _match(name, pattern)
+            found = _match(name, pattern, language)
             if found is None:  # an LMS receipt, a readme: counted in one line
                 ignored += 1
                 continue
@@ -164,11 +168,12 @@ def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | 
                 time = parse_utc(stamp) if stamp else None
             except Exception:
                 time = None
-                lines.append(f"{where}: time {shown(stamp)} cannot be read; counted as the oldest")
+                lines.append(_in(language, "{where}: 时间 {stamp} 无法读取; 按最早的算").format(where=where, stamp=shown(stamp)))
             entry = Entry(name, order, student, file_id, time)
             chosen.setdefault((student, file_id), []).append(entry)
         if ignored:
-            lines.append(f"{label}: {ignored} of its entries match no submission name; ignored")
+            lines.append(_in(language, "{archive}: 其中 {count} 个条目不符合任何提交的命名; 已忽略").format(
+                archive=label, count=ignored))
 
         target = course / "downloaded" / assignment / "archive"
         target.mkdir(parents=True, exist_ok=True)
@@ -181,18 +186,22 @@ def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | 
             winner = ranked[-1]
             if len(ranked) > 1:
                 tie = ranked[-2].time == winner.time
-                why = ("the same LMS time as another, and the later in the archive" if tie
-                       else f"the latest LMS time, {winner.time}")
-                lines.append(f"{student}/{assignment}: {len(ranked)} entries for {shown(file_id)}; kept "
-                             f"{shown(winner.name)} ({why}); ignored {', '.join(shown(e.name) for e in ranked[:-1])}")
+                why = (_in(language, "与另一个的 LMS 时间相同, 在压缩包中排在后面") if tie
+                       else _in(language, "LMS 时间最新, {time}").format(time=winner.time))
+                lines.append(_in(language, "{key}: {file} 有 {count} 个条目; 保留 {kept} ({why}); 忽略 {others}").format(
+                    key=f"{student}/{assignment}", count=len(ranked), file=shown(file_id), kept=shown(winner.name),
+                    why=why, others=", ".join(shown(e.name) for e in ranked[:-1])))
             try:
                 data = _read(z, infos[winner.order])
             except (zipfile.BadZipFile, RuntimeError, OSError, NotImplementedError, EOFError) as exc:
-                lines.append(f"{label}: entry {shown(winner.name)}: cannot be read ({type(exc).__name__}); ignored")
+                lines.append(_in(language, "{where}: 无法读取 ({error}); 已忽略").format(
+                    where=_in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(winner.name)),
+                    error=type(exc).__name__))
                 continue
             if len(data) > MAX_NOTEBOOK_BYTES:
-                lines.append(f"{label}: entry {shown(winner.name)}: over the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
-                             "limit; not collected")
+                lines.append(_in(language, "{where}: 超过了 {limit} MiB 的上限; 未收取").format(
+                    where=_in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(winner.name)),
+                    limit=MAX_NOTEBOOK_BYTES // 2**20))
                 continue
             students.setdefault(student, []).append((winner, data))
         for student, files in students.items():
