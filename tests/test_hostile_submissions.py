@@ -295,7 +295,7 @@ def test_a_broken_instructor_cell_is_the_students_failure_and_said_so(hostile_ru
     course, _, _ = hostile_run
     runs = marker(course, "import-hook-exit")["runs"]
     setup = runs["2"]  # the setup cell, after the student's cell inserted before it
-    assert setup["status"] == "died" and "broken by the student's cells before it" in setup["error"]
+    assert setup["status"] == "died" and "被它之前的学生单元格破坏" in setup["error"]
 
 
 def test_forged_and_dripped_cells_are_recorded_against_the_cell_that_sent_them(hostile_run):
@@ -303,9 +303,9 @@ def test_forged_and_dripped_cells_are_recorded_against_the_cell_that_sent_them(h
     for row in ("list-index", "string-index", "unknown-index", "early-ready", "deep-header", "forged-locked-start"):
         run = marker(course, row)["runs"]["2"]
         assert run["status"] == "died", (row, run)
-    assert "protocol" in marker(course, "list-index")["runs"]["2"]["error"]
+    assert "通信协议" in marker(course, "list-index")["runs"]["2"]["error"]  # the notebook's language
     drip = marker(course, "drip-cell")["runs"]["2"]
-    assert drip["status"] == "timeout" and f"{CELL_SECONDS} s" in drip["error"]
+    assert drip["status"] == "timeout" and f"{CELL_SECONDS} 秒" in drip["error"]
 
 
 def test_bad_notebook_shapes_are_a_problem_line_naming_file_cell_and_reason(hostile_run):
@@ -412,7 +412,26 @@ def test_a_stream_of_valid_messages_does_not_stretch_a_cell(ctx, policy):
     started = time.monotonic()
     try:
         runs = box.start()
-        assert runs[0].status == "died" and "protocol" in runs[0].error and runs[1].status == "ok"
+        assert runs[0].status == "died" and "通信协议" in runs[0].error and runs[1].status == "ok"
         assert time.monotonic() - started < policy.limits.cell_seconds + 3
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("language, hung, ended, dropped", [
+    ("zh_CN", "单元格运行超过了", "单元格结束了进程", "丢弃了 9001 个字符的输出]"),
+    ("en", "the cell ran longer than", "the cell ended the process", "9001 characters of output dropped]")])
+def test_what_befell_a_cell_is_told_in_the_notebooks_language(ctx, policy, language, hung, ended, dropped):
+    """The lines the feedback shows under a cell that hung, ended the process or flooded its output."""
+    import dataclasses
+
+    cells = [(0, "while True:\n    pass"), (1, "import os\nos._exit(3)"), (2, "print('x' * 10**4)")]
+    small = dataclasses.replace(policy, limits=dataclasses.replace(policy.limits, output_bytes=1000))
+    box = Sandbox(ctx, cells, small, language=language)
+    try:
+        runs = box.start()
+        assert runs[0].status == "timeout" and hung in runs[0].error, runs[0]
+        assert runs[1].status == "died" and ended in runs[1].error, runs[1]
+        assert runs[2].status == "ok" and runs[2].stdout.rstrip().endswith(dropped), runs[2].stdout[-200:]
     finally:
         box.close()

@@ -45,7 +45,7 @@ class CappedText(io.TextIOBase):
     def take(self) -> str:
         text = "".join(self.parts)
         if self.dropped:
-            text += f"\n[... {self.dropped} characters of output dropped]"
+            text += "\n" + _("[... 丢弃了 {count} 个字符的输出]").format(count=self.dropped)
         self.parts, self.size, self.dropped = [], 0, 0
         return text
 

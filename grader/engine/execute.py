@@ -18,7 +18,7 @@ import types
 from dataclasses import dataclass
 
 from grader.engine import isolation, child, wire
-from grader.i18n import SOURCE_LANGUAGE
+from grader.i18n import SOURCE_LANGUAGE, _in
 from grader.student.selfcheck import StudentError, _
 
 # torch._dynamo: every optimizer's constructor imports it lazily (2.5 s of sympy and friends per child)
@@ -145,8 +145,8 @@ class Sandbox:
                 if not self._locked_cells_run_alone(culprit):
                     raise SandboxError(f"locked cell {culprit} failed twice in a fresh sandbox and alone "
                                        f"({failed.status}: {failed.error})")
-                self.runs[culprit] = CellRun(culprit, failed.status, f"{failed.error} (an instructor cell, "
-                                             "broken by the student's cells before it: alone it runs)")
+                self.runs[culprit] = CellRun(culprit, failed.status, _in(
+                    self.language, "{error} (讲师的单元格, 被它之前的学生单元格破坏: 单独运行时正常)").format(error=failed.error))
             if culprit >= 0:  # -1: no cell to name (the child was gone before its first one); retry them all
                 self.skip.add(culprit)
             if self.restarts >= MAX_RESTARTS or time.monotonic() > self.deadline:
@@ -187,12 +187,15 @@ class Sandbox:
                 msg, _ = wire.recv(self.sock, wire.CellReport, deadline=deadline, max_bytes=wire.MAX_REPORT)
             except TimeoutError:
                 if current is not None:
-                    return self._blame(current, "timeout", f"cell ran longer than {limit:.0f} s")
-                return self._blame(last, "died", f"the process stopped answering after this cell ({limit:.0f} s)")
+                    return self._blame(current, "timeout", _in(self.language, "单元格运行超过了 {seconds} 秒").format(
+                        seconds=f"{limit:.0f}"))
+                return self._blame(last, "died", _in(self.language, "这个单元格之后进程不再应答 ({seconds} 秒)").format(
+                    seconds=f"{limit:.0f}"))
             except (EOFError, OSError) as exc:
-                return self._blame(last, "died", f"the cell ended the process ({exc})")
+                return self._blame(last, "died", _in(self.language, "单元格结束了进程 ({error})").format(error=exc))
             except wire.WireError as exc:
-                return self._blame(last, "died", f"the cell broke the grader's protocol ({exc})")
+                return self._blame(last, "died", _in(self.language, "单元格破坏了评分程序的通信协议 ({error})").format(
+                    error=exc))
             first, heard = not heard, True
             if isinstance(msg, wire.IsolationFailed) and first and pos == 0:
                 self.kill()
@@ -211,8 +214,8 @@ class Sandbox:
             else:
                 want = (f"the report of cell {current}" if current is not None else
                         f"the start of cell {expected[pos]}" if pos < len(expected) else "ready")
-                return self._blame(last, "died", f"the cell broke the grader's protocol (sent {type(msg).__name__} "
-                                                 f"{getattr(msg, 'index', '')} where {want} was due)")
+                return self._blame(last, "died", _in(self.language, "单元格破坏了评分程序的通信协议 ({error})").format(
+                    error=f"sent {type(msg).__name__} {getattr(msg, 'index', '')} where {want} was due"))
 
     def _blame(self, index: int, status: str, error: str) -> int:
         if index >= 0:
@@ -226,8 +229,8 @@ class Sandbox:
         error = error[:room] if room else ""
         room -= len(error)
         if len(stdout) > room:
-            stdout = stdout[:room] + (f"\n[... output past the submission's {MAX_SUBMISSION_OUTPUT} characters dropped]"
-                                      if room or stdout else "")
+            stdout = stdout[:room] + ("\n" + _in(self.language, "[... 超过整份提交 {limit} 个字符的输出已丢弃]").format(
+                limit=MAX_SUBMISSION_OUTPUT) if room or stdout else "")
         self.kept += len(error) + len(stdout)
         return error, stdout
 
