@@ -513,11 +513,11 @@ def test_plotly_is_local_and_only_where_a_figure_needs_it(built_book):  # noqa: 
 
 # -- the PDF edition (make pdf) -------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def pdf(built_pdf):  # noqa: F811
+def read_pdf(path: Path) -> dict:
+    """A printed edition's pages as text and its outline (title, page number)."""
     from pypdf import PdfReader
 
-    reader = PdfReader(PDF)
+    reader = PdfReader(path)
     pages = [page.extract_text() for page in reader.pages]
     outline = []
 
@@ -529,9 +529,15 @@ def pdf(built_pdf):  # noqa: F811
                 outline.append((item.title.strip(), reader.get_destination_page_number(item) + 1))
 
     walk(reader.outline)
-    print(f"\nPDF: {len(pages)} pages, {PDF.stat().st_size / 2**20:.1f} MiB, built in "
-          f"{built_pdf.seconds:.1f} s")
     return {"reader": reader, "pages": pages, "text": "\n".join(pages), "outline": outline}
+
+
+@pytest.fixture(scope="module")
+def pdf(built_pdf):  # noqa: F811
+    printed = read_pdf(PDF)
+    print(f"\nPDF: {len(printed['pages'])} pages, {PDF.stat().st_size / 2**20:.1f} MiB, built in "
+          f"{built_pdf.seconds:.1f} s")
+    return printed
 
 
 def test_pdf_build_is_clean(built_pdf):  # noqa: F811
@@ -602,21 +608,7 @@ def test_pdf_chinese_is_drawn_with_the_book_font(pdf, stability):
 
 @pytest.fixture(scope="module")
 def pdf_en(built_pdf):  # noqa: F811
-    from pypdf import PdfReader
-
-    reader = PdfReader(pdf_path("en"))
-    pages = [page.extract_text() for page in reader.pages]
-    outline = []
-
-    def walk(items):
-        for item in items:
-            if isinstance(item, list):
-                walk(item)
-            else:
-                outline.append((item.title.strip(), reader.get_destination_page_number(item) + 1))
-
-    walk(reader.outline)
-    return {"reader": reader, "pages": pages, "text": "\n".join(pages), "outline": outline}
+    return read_pdf(pdf_path("en"))
 
 
 def test_english_pdf_contents_headings_and_page_numbers(pdf_en):

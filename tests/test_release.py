@@ -48,6 +48,24 @@ def test_the_scan_finds_a_planted_leak(tmp_path):
     assert found == {("notes.md", "hidden"), ("a.zip", "marker"), ("test_lars_step.py", "instructor-only")}
 
 
+def test_the_scan_reads_a_printed_book(tmp_path):
+    """`make release` hands the scan each edition's PDF: its text is read page by page, so a solution line
+    or a marker printed into it is found like one in the HTML."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    line = next(l for l in sorted(solution_lines("divergence")) if "\\" not in l and "$" not in l)
+    for name, texts, expected in (("clean.pdf", ["Vanishing and exploding gradients"], set()),
+                                  ("leaky.pdf", ["### BEGIN SOLUTION", line], {"marker", "hidden"})):
+        fig = plt.figure()
+        for y, text in zip((0.6, 0.4), texts):
+            fig.text(0.02, y, text, fontsize=6)
+        fig.savefig(tmp_path / name)
+        plt.close(fig)
+        assert {l.what.split()[0] for l in scan(tmp_path / name)} == expected, name
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_test_cell_grades_its_own_part_for_its_points(assignment):
     nb = load_notebook(source_notebook(assignment))

@@ -117,6 +117,15 @@ def _texts(root: Path):
                         yield f"{path}!{member}", z.read(member).decode("utf-8", errors="replace")
         elif path.suffix in TEXT_SUFFIXES:
             yield str(path), path.read_text(encoding="utf-8", errors="replace")
+        elif path.suffix == ".pdf":
+            yield str(path), _pdf_text(path)
+
+
+def _pdf_text(path: Path) -> str:
+    """A printed book's text, page by page (pypdf keeps the printed lines, so a code line stays a line)."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
 def _lines(name: str, text: str) -> set[str]:
