@@ -135,11 +135,13 @@ def _deep(student, optimizer, steps, seed, device):
 
 
 def check_deep_mlp__sgd_diverges(student, device, rng):
-    seed = int(torch.randint(0, 10**6, (1,), generator=rng))
-    losses = _deep(student, "sgd", 6, seed, device)
-    assert math.isfinite(losses[0]), _("第一个损失 (训练前) 就不是有限数: 检查数据和初始化")
-    diverged = any(not math.isfinite(v) for v in losses) or max(losses) > 1e3 * losses[0]
-    assert diverged, _("按约定的差初始化, 普通 SGD (lr=0.01) 应当在几步内发散 (nan/inf 或增长好几个数量级)")
+    # Three seeds, each must diverge: the recipe's init diverged on 3000 of 3000 seeds, but a sound init
+    # (He's) still blows up on about 3 % of them, so one seed would pass it now and then.
+    for seed in torch.randint(0, 10**6, (3,), generator=rng).tolist():
+        losses = _deep(student, "sgd", 6, seed, device)
+        assert math.isfinite(losses[0]), _("第一个损失 (训练前) 就不是有限数: 检查数据和初始化")
+        diverged = any(not math.isfinite(v) for v in losses) or max(losses) > 1e3 * losses[0]
+        assert diverged, _("按约定的差初始化, 普通 SGD (lr=0.01) 应当在几步内发散 (nan/inf 或增长好几个数量级)")
 
 
 def check_deep_mlp__lars_recovers(student, device, rng):
