@@ -53,9 +53,9 @@ def cmd_grade(args) -> int:
     try:
         if args.zip:  # the course lock first: nothing is unpacked under a run that is still grading
             course = Path(args.course).resolve()
-            lock = lock_course(course, course_language(course, args.language))
-            collected = collect_archives(args.zip, Path(args.course), args.zip_regexp, console,
-                                         course_language(course, args.language))
+            language = course_language(course, args.language)
+            lock = lock_course(course, language)
+            collected = collect_archives(args.zip, course, args.zip_regexp, console, language)
             if collected is None:
                 return 2
         summary = grade_course(Path(args.course), force=args.force, workers=args.workers,

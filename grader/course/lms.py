@@ -132,6 +132,10 @@ def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | 
     except (zipfile.BadZipFile, OSError) as exc:
         raise ArchiveError(_in(language, "{archive}: 不是 zip 压缩包 ({error})").format(archive=label, error=exc)) from None
     lines, chosen, ignored = [], {}, 0
+
+    def at(name: str) -> str:  # where a line is about: one entry of this archive
+        return _in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(name))
+
     with z:
         infos = z.infolist()
         if len(infos) > MAX_ENTRIES:
@@ -139,7 +143,7 @@ def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | 
                 archive=label, count=len(infos), limit=MAX_ENTRIES))
         for order, info in enumerate(infos):
             name = info.filename
-            where = _in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(name))
+            where = at(name)
             if info.is_dir():
                 continue
             if "/" in name.rstrip("/") or "\\" in name:
@@ -195,12 +199,12 @@ def collect_archive(course: Path, assignment: str, archive: Path, regexp: str | 
                 data = _read(z, infos[winner.order])
             except (zipfile.BadZipFile, RuntimeError, OSError, NotImplementedError, EOFError) as exc:
                 lines.append(_in(language, "{where}: 无法读取 ({error}); 已忽略").format(
-                    where=_in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(winner.name)),
+                    where=at(winner.name),
                     error=type(exc).__name__))
                 continue
             if len(data) > MAX_NOTEBOOK_BYTES:
                 lines.append(_in(language, "{where}: 超过了 {limit} MiB 的上限; 未收取").format(
-                    where=_in(language, "{archive}: 条目 {name}").format(archive=label, name=shown(winner.name)),
+                    where=at(winner.name),
                     limit=MAX_NOTEBOOK_BYTES // 2**20))
                 continue
             students.setdefault(student, []).append((winner, data))
